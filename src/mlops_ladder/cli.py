@@ -1,0 +1,113 @@
+"""The `mlops-ladder` command line: new, upgrade, levels."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mlops_ladder import __version__
+from mlops_ladder.answers import parse_data
+from mlops_ladder.errors import LadderError
+from mlops_ladder.levels import all_levels, levels_markdown
+from mlops_ladder.render import can_prompt
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class LadderApp(typer.Typer):
+    """Maps every user mistake to one red sentence, its fix, and exit code 2, in one place."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except LadderError as error:
+            errors.print(f"[bold red]Error:[/] {error.problem}\n[bold]Fix:[/] {error.fix}", highlight=False)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            errors.print("Interrupted; nothing was changed.")
+            sys.exit(130)
+
+
+app = LadderApp(
+    help="Scaffold an ML project at an MLOps maturity level (1-5), and climb one level at a time.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"mlops-ladder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Scaffold an ML project at an MLOps maturity level (1-5), and climb one level at a time."""
+
+
+@app.command()
+def new(
+    path: Annotated[Path, typer.Argument(help="Directory to create; its name is the default project name.")],
+    level: Annotated[int | None, typer.Option("--level", "-l", help="Maturity level 1-5.")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", "-d", help="Answer a template question: key=value (repeatable).")
+    ] = None,
+    defaults: Annotated[bool, typer.Option("--defaults", help="Take the default for every question not given.")] = False,
+) -> None:
+    """Create a working ML project at a maturity level, as a git repository ready to upgrade.
+
+    Example: [bold]mlops-ladder new churn-model --level 2 --data task=classification[/]
+    """
+    from mlops_ladder.scaffold import new_project
+
+    answers: dict[str, object] = dict(parse_data(data or []))
+    if level is not None:
+        answers["level"] = level
+    interactive = not defaults and can_prompt()
+    if interactive:
+        result = new_project(path, answers, interactive=True, step=lambda text: console.print(f"[dim]{text}...[/]"))
+    else:
+        with console.status("Scaffolding...") as status:
+            result = new_project(path, answers, step=lambda text: status.update(f"{text}..."))
+    _print_created(result)
+
+
+def _print_created(result: dict[str, object]) -> None:
+    level = all_levels()[int(result["level"])]
+    console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
+    console.print(f"Next: cd {result['path']} and follow its README.md" + (
+        " (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`)."
+    ))
+
+
+@app.command()
+def levels(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the levels as the docs page.")] = False,
+) -> None:
+    """Show the five levels: what each adds and what each still lacks.
+
+    Example: [bold]mlops-ladder levels[/]
+    """
+    if markdown:
+        console.print(levels_markdown(), markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title="The MLOps ladder", show_lines=True)
+    table.add_column("Level", justify="center")
+    table.add_column("Adds")
+    table.add_column("Still lacks")
+    for level in all_levels().values():
+        title = f"[bold]{level.number}[/]\n{level.name}" + ("" if level.built else "\n[dim](not built yet)[/]")
+        table.add_row(title, "\n".join(f"• {item}" for item in level.adds), "\n".join(f"• {item}" for item in level.lacks))
+    console.print(table)

@@ -1,0 +1,62 @@
+"""A thin wrapper over the git command line: the only place mlops-ladder runs git."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from mlops_ladder.errors import LadderError
+
+# Used only when the user has no git identity yet, so a fresh machine can still commit.
+FALLBACK_IDENTITY = {"user.name": "mlops-ladder", "user.email": "mlops-ladder@localhost"}
+
+
+class GitError(RuntimeError):
+    """git failed in a way the user did not cause."""
+
+
+class Git:
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self._identity_args: list[str] | None = None
+
+    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+        result = subprocess.run(
+            ["git", *self._identity(), *args],
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        if check and result.returncode != 0:
+            raise GitError(f"git {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout.strip()
+
+    def ok(self, *args: str) -> bool:
+        return subprocess.run(["git", *args], cwd=self.cwd, capture_output=True).returncode == 0
+
+    def _identity(self) -> list[str]:
+        if self._identity_args is None:
+            missing = [key for key in FALLBACK_IDENTITY if not self.ok("config", key)]
+            self._identity_args = [arg for key in missing for arg in ("-c", f"{key}={FALLBACK_IDENTITY[key]}")]
+        return self._identity_args
+
+    def commit_snapshot(self, folder: Path, message: str, parents: list[str]) -> str:
+        """Commit `folder`'s files as a tree of this repository without touching its index or work tree."""
+        index = self.cwd / ".git" / "mlops-ladder-index"
+        env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(folder)}
+        try:
+            self.run("add", "--all", ".", env=env)
+            tree = self.run("write-tree", env=env)
+        finally:
+            index.unlink(missing_ok=True)
+        parent_args = [arg for parent in parents for arg in ("-p", parent)]
+        return self.run("commit-tree", tree, *parent_args, "-m", message)
+
+
+def require_git() -> None:
+    try:
+        subprocess.run(["git", "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise LadderError("git is not installed or not on PATH.", "Install git, then run the command again.") from None

@@ -1,0 +1,82 @@
+"""Render a level into a temp dir and run the generated project's own commands in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+@dataclass
+class GeneratedProject:
+    """A rendered project plus the environment its commands run in."""
+
+    path: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a command inside the project; on failure show its output in the assertion."""
+        result = subprocess.run(
+            args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"{' '.join(args)} exited {result.returncode}\n"
+                f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            )
+        return result
+
+    @property
+    def python(self) -> str:
+        return self.env["PROJECT_PYTHON"]
+
+
+def render(level: int, dest: Path, **data: object) -> Path:
+    """Render templates/levelN with non-interactive defaults plus `data`."""
+    copier.run_copy(
+        str(TEMPLATES), dest, data={"level": level, **data}, defaults=True, quiet=True, unsafe=False
+    )
+    return dest
+
+
+def isolated_env(project: Path, install: bool) -> dict[str, str]:
+    """A venv that sees the already-installed stack but holds the project's own editable install.
+
+    `--system-site-packages` reuses the stack installed for these tests, so nothing is
+    re-resolved; each project gets its own venv so editable installs never collide.
+    """
+    venv_dir = project.parent / f"{project.name}-venv"
+    venv.create(venv_dir, system_site_packages=True, with_pip=False)
+    python = str(venv_dir / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
+    env["PATH"] = f"{venv_dir / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PROJECT_PYTHON"] = python
+    env["PREFECT_HOME"] = str(project.parent / f"{project.name}-prefect")
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if install:
+        subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", str(project)],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+    return env
+
+
+def generate(level: int, tmp_path: Path, install: bool = True, **data: object) -> GeneratedProject:
+    """Render a project named after its level and task, and prepare its environment."""
+    task = str(data.get("task", "classification"))
+    name = data.pop("project_name", f"Level{level} {task.title()}")
+    path = render(level, tmp_path / "project", project_name=name, **data)
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=path, check=True)
+    subprocess.run(["git", "commit", "-qm", "Scaffold"], cwd=path, check=True)
+    return GeneratedProject(path, isolated_env(path, install))
