@@ -13,6 +13,7 @@ from mlops_ladder.names import check_package_name, derive_package_name
 from mlops_ladder.templates import questions
 
 ANSWERS_FILE = ".copier-answers.yml"
+RESTORE_ANSWERS = f"Fix it by hand, or restore a good version from history (`git log -p -- {ANSWERS_FILE}`)."
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -99,10 +100,10 @@ def read_answers(project: Path) -> dict[str, object]:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise LadderError(
-            f"{ANSWERS_FILE} is not valid YAML{where}.", f"Restore it with `git checkout -- {ANSWERS_FILE}`."
+            f"{ANSWERS_FILE} is not valid YAML{where}.", RESTORE_ANSWERS
         ) from None
     if not isinstance(recorded, dict):
-        raise LadderError(f"{ANSWERS_FILE} does not hold answers (key: value lines).", f"Restore it with `git checkout -- {ANSWERS_FILE}`.")
+        raise LadderError(f"{ANSWERS_FILE} does not hold answers (key: value lines).", RESTORE_ANSWERS)
     if "level" not in recorded:
         raise LadderError(f"{ANSWERS_FILE} records no level.", f"Add the line `level: N` (the level the project was made at) to {ANSWERS_FILE}.")
     level = recorded["level"]
@@ -113,6 +114,6 @@ def read_answers(project: Path) -> dict[str, object]:
         )
     for key in ("project_name", "package_name"):
         if not isinstance(recorded.get(key), str) or not recorded[key]:
-            raise LadderError(f"{ANSWERS_FILE} has no valid {key}.", f"Restore it with `git checkout -- {ANSWERS_FILE}`.")
+            raise LadderError(f"{ANSWERS_FILE} has no valid {key}.", RESTORE_ANSWERS)
     check_package_name(recorded["package_name"])
     return recorded

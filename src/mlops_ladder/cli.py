@@ -111,3 +111,56 @@ def levels(
         title = f"[bold]{level.number}[/]\n{level.name}" + ("" if level.built else "\n[dim](not built yet)[/]")
         table.add_row(title, "\n".join(f"• {item}" for item in level.adds), "\n".join(f"• {item}" for item in level.lacks))
     console.print(table)
+
+
+@app.command()
+def upgrade(
+    path: Annotated[Path, typer.Argument(help="The project to upgrade (a git work tree).")] = Path("."),
+    to: Annotated[int | None, typer.Option("--to", help="Climb several levels, one merge per level.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+) -> None:
+    """Move a project one level up with a 3-way merge that keeps every edit you made.
+
+    Example: [bold]mlops-ladder upgrade my-project --dry-run[/]
+    """
+    from mlops_ladder.gitrepo import GitError
+    from mlops_ladder.upgrade import upgrade_project
+
+    try:
+        with console.status("Upgrading...") as status:
+            result = upgrade_project(path, to, dry_run, step=lambda text: status.update(f"{text}..."))
+    except GitError as error:
+        errors.print(f"[bold red]Error:[/] {error}\nNothing was changed.", highlight=False)
+        raise typer.Exit(1) from None
+    _print_upgrade(result)
+    if result.conflicts:
+        raise typer.Exit(1)
+
+
+def _print_upgrade(result) -> None:
+    from mlops_ladder.upgrade import ACTIONS, next_steps
+
+    verb = "Would upgrade" if result.dry_run else "Upgraded"
+    for step in result.steps:
+        console.print(f"\n[bold]{verb} level {step.from_level} -> {step.to_level}[/]")
+        for action, meaning in ACTIONS.items():
+            paths = [change.path for change in step.changes if change.action == action]
+            if paths:
+                console.print(f"  [bold]{action}[/] ({len(paths)}): {meaning}")
+                for changed in sorted(paths):
+                    console.print(f"    {changed}", highlight=False, markup=False)
+        console.print(f"  left alone: {step.left_alone} file(s) only you changed")
+    last = result.steps[-1]
+    if result.conflicts:
+        console.print(
+            f"\n[bold red]Conflicts in {len(result.conflicts)} file(s).[/] Edit the <<<<<<< / >>>>>>> blocks, "
+            "then `git add -A && git commit`.\n"
+            f"To undo the upgrade entirely: [bold]git reset --hard {result.start_commit[:12]}[/]"
+        )
+    elif result.dry_run:
+        console.print("\nDry run: nothing was changed.")
+    else:
+        console.print(f"\n[bold green]Now at level {last.to_level}[/] (committed). Next steps:")
+        for command in next_steps(last.to_level):
+            console.print(f"  {command}", highlight=False, markup=False)
+        console.print(f"To undo: git reset --hard {result.start_commit[:12]}")

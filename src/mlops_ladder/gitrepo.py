@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from mlops_ladder.errors import LadderError
@@ -44,13 +45,10 @@ class Git:
 
     def commit_snapshot(self, folder: Path, message: str, parents: list[str]) -> str:
         """Commit `folder`'s files as a tree of this repository without touching its index or work tree."""
-        index = self.cwd / ".git" / "mlops-ladder-index"
-        env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(folder)}
-        try:
+        with tempfile.TemporaryDirectory(prefix="mlops-ladder-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": str(folder)}
             self.run("add", "--all", ".", env=env)
             tree = self.run("write-tree", env=env)
-        finally:
-            index.unlink(missing_ok=True)
         parent_args = [arg for parent in parents for arg in ("-p", parent)]
         return self.run("commit-tree", tree, *parent_args, "-m", message)
 

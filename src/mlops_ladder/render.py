@@ -33,7 +33,10 @@ def render_level(dst: Path, answers: dict[str, object], suggested: dict[str, obj
             overwrite=True,
         )
     except (CopierError, ValueError) as error:
-        raise LadderError(f"The templates refused these answers: {_first_line(error)}", "Fix the --data value it names.") from None
+        raise LadderError(
+            f"The templates refused these answers: {_first_line(error)}",
+            "Correct that answer (the --data value, or the line in .copier-answers.yml when upgrading).",
+        ) from None
 
 
 def known_answers(recorded: dict[str, object]) -> dict[str, object]:
