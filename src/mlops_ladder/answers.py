@@ -99,13 +99,14 @@ def read_answers(project: Path) -> dict[str, object]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise LadderError(
-            f"{ANSWERS_FILE} is not valid YAML{where}.", RESTORE_ANSWERS
-        ) from None
+        raise LadderError(f"{ANSWERS_FILE} is not valid YAML{where}.", RESTORE_ANSWERS) from None
     if not isinstance(recorded, dict):
         raise LadderError(f"{ANSWERS_FILE} does not hold answers (key: value lines).", RESTORE_ANSWERS)
     if "level" not in recorded:
-        raise LadderError(f"{ANSWERS_FILE} records no level.", f"Add the line `level: N` (the level the project was made at) to {ANSWERS_FILE}.")
+        raise LadderError(
+            f"{ANSWERS_FILE} records no level.",
+            f"Add the line `level: N` (the level the project was made at) to {ANSWERS_FILE}.",
+        )
     level = recorded["level"]
     if isinstance(level, bool) or not isinstance(level, int) or not LOWEST <= level <= HIGHEST:
         raise LadderError(

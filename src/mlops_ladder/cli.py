@@ -64,7 +64,9 @@ def new(
     data: Annotated[
         list[str] | None, typer.Option("--data", "-d", help="Answer a template question: key=value (repeatable).")
     ] = None,
-    defaults: Annotated[bool, typer.Option("--defaults", help="Take the default for every question not given.")] = False,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Take the default for every question not given.")
+    ] = False,
 ) -> None:
     """Create a working ML project at a maturity level, as a git repository ready to upgrade.
 
@@ -87,9 +89,10 @@ def new(
 def _print_created(result: dict[str, object]) -> None:
     level = all_levels()[int(result["level"])]
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
-    console.print(f"Next: cd {result['path']} and follow its README.md" + (
-        " (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`)."
-    ))
+    console.print(
+        f"Next: cd {result['path']} and follow its README.md"
+        + (" (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`).")
+    )
 
 
 @app.command()
@@ -109,7 +112,9 @@ def levels(
     table.add_column("Still lacks")
     for level in all_levels().values():
         title = f"[bold]{level.number}[/]\n{level.name}" + ("" if level.built else "\n[dim](not built yet)[/]")
-        table.add_row(title, "\n".join(f"• {item}" for item in level.adds), "\n".join(f"• {item}" for item in level.lacks))
+        table.add_row(
+            title, "\n".join(f"• {item}" for item in level.adds), "\n".join(f"• {item}" for item in level.lacks)
+        )
     console.print(table)
 
 

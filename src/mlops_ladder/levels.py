@@ -33,8 +33,12 @@ def all_levels() -> dict[int, Level]:
 
 def levels_markdown() -> str:
     """The levels as a Markdown page; docs/levels.md is this text, checked by a test."""
-    lines = ["# The five levels", "", "Generated from `templates/levels.yml` by "
-             "`mlops-ladder levels --markdown`; edit that file, not this page.", ""]
+    lines = [
+        "# The five levels",
+        "",
+        "Generated from `templates/levels.yml` by `mlops-ladder levels --markdown`; edit that file, not this page.",
+        "",
+    ]
     for level in all_levels().values():
         lines += [f"## Level {level.number}: {level.name}", "", level.summary, "", "What it adds:", ""]
         lines += [f"- {item}" for item in level.adds]

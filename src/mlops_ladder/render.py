@@ -12,8 +12,9 @@ from mlops_ladder.errors import LadderError
 from mlops_ladder.templates import questions, templates_dir
 
 
-def render_level(dst: Path, answers: dict[str, object], suggested: dict[str, object] | None = None,
-                 interactive: bool = False) -> None:
+def render_level(
+    dst: Path, answers: dict[str, object], suggested: dict[str, object] | None = None, interactive: bool = False
+) -> None:
     """Render the level named in `answers` into `dst` (which must not hold a project yet).
 
     `answers` are never asked; `suggested` are the defaults offered when asking interactively.

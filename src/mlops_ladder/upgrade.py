@@ -92,7 +92,13 @@ def upgrade_project(
 
 
 def _climb(
-    git: Git, answers: dict, base: str, current: int, target: int, step: Callable[[str], None], move_pristine_branch: bool
+    git: Git,
+    answers: dict,
+    base: str,
+    current: int,
+    target: int,
+    step: Callable[[str], None],
+    move_pristine_branch: bool,
 ) -> list[StepResult]:
     steps = []
     for level in range(current, target):
@@ -126,7 +132,9 @@ def _dry_run(git: Git, answers: dict, base: str, current: int, target: int, star
 def _checked_repository(project: Path) -> Git:
     git = Git(project)
     if not project.is_dir() or not git.ok("rev-parse", "--is-inside-work-tree"):
-        raise LadderError(f"{project} is not a git work tree.", "Run upgrade in a project made with `mlops-ladder new`.")
+        raise LadderError(
+            f"{project} is not a git work tree.", "Run upgrade in a project made with `mlops-ladder new`."
+        )
     if Path(git.run("rev-parse", "--show-toplevel")).resolve() != project:
         raise LadderError(
             f"{project} is not the top of its git repository.", "Run upgrade on the project's root folder."
