@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,18 +21,29 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class LadderApp(typer.Typer):
-    """Maps every user mistake to one red sentence, its fix, and exit code 2, in one place."""
+def _reporting_user_errors(command: Callable) -> Callable:
+    """Turn a user mistake into one red sentence, its fix, and exit code 2."""
 
-    def __call__(self, *args, **kwargs):
+    @functools.wraps(command)
+    def run(*args, **kwargs):
         try:
-            return super().__call__(*args, **kwargs)
+            return command(*args, **kwargs)
         except LadderError as error:
             errors.print(f"[bold red]Error:[/] {error.problem}\n[bold]Fix:[/] {error.fix}", highlight=False)
-            sys.exit(2)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("Interrupted; nothing was changed.")
-            sys.exit(130)
+            raise typer.Exit(130) from None
+
+    return run
+
+
+class LadderApp(typer.Typer):
+    """Every command reports user mistakes the same way, in one place."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda command: register(_reporting_user_errors(command))
 
 
 app = LadderApp(

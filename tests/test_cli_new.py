@@ -1,0 +1,182 @@
+"""`mlops-ladder new`, `levels` and `--version`: what a user sees, and that bad input writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mlops_ladder import __version__
+from mlops_ladder.cli import app
+from mlops_ladder.errors import LadderError
+from mlops_ladder.levels import all_levels, levels_markdown
+from mlops_ladder.names import derive_package_name
+from mlops_ladder.scaffold import PRISTINE_BRANCH, new_project
+from mlops_ladder.templates import built_levels, questions
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("level", built_levels())
+def test_new_renders_a_committed_project_with_a_pristine_branch(tmp_path, level):
+    result = invoke("new", str(tmp_path / "churn-model"), "--level", str(level), "--defaults")
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "churn-model"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["level"] == level
+    assert answers["project_name"] == "churn-model"
+    assert answers["package_name"] == "churn_model"
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "rev-parse", "HEAD") == git(project, "rev-parse", PRISTINE_BRANCH)
+    assert git(project, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert f"level {level}" in git(project, "log", "-1", "--format=%B")
+    assert not list(tmp_path.glob(".*partial")), "the staging folder must be gone"
+
+
+def test_new_without_a_tty_needs_no_defaults_flag(tmp_path):
+    result = invoke("new", str(tmp_path / "p"), "--level", "1", "--data", "task=regression")
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert (answers["task"], answers["dataset"], answers["primary_metric"]) == ("regression", "diabetes", "rmse")
+
+
+def test_new_creates_missing_parent_folders(tmp_path):
+    result = invoke("new", str(tmp_path / "a" / "b" / "project"), "--level", "1", "--defaults")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a" / "b" / "project" / ".copier-answers.yml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [("My Project", "my_project"), ("ml-proj-2", "ml_proj_2"), ("Projet Été", "projet_ete"), ("  Spaces  ", "spaces")],
+)
+def test_package_name_is_derived_from_human_names(name, package):
+    assert derive_package_name(name) == package
+
+
+@pytest.mark.parametrize("name", ["!!!", "2fast", "class", "日本"])
+def test_underivable_names_are_refused_with_a_fix(name):
+    with pytest.raises(LadderError) as caught:
+        derive_package_name(name)
+    assert "package_name" in caught.value.fix
+
+
+def write_csv(path: Path, columns: list[str]) -> Path:
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows([columns, [1] * len(columns)])
+    return path
+
+
+BAD_INPUTS = {
+    "level below 1": (["--level", "0"], "Level 0 does not exist"),
+    "level above 5": (["--level", "6"], "Level 6 does not exist"),
+    "name with no letters": (["--data", "project_name=!!!"], "no letters or digits"),
+    "invalid package name": (["--data", "package_name=My-Pkg"], "not a valid Python package name"),
+    "unknown data key": (["--data", "colour=blue"], "'colour' is not a question"),
+    "data without =": (["--data", "task"], "not of the form key=value"),
+    "missing csv": (["--data", "dataset=csv", "--data", "csv_path=/no/such.csv"], "does not exist"),
+    "task and dataset disagree": (["--data", "task=regression", "--data", "dataset=wine"], "classification dataset"),
+    "metric of the other task": (["--data", "primary_metric=rmse"], "regression metric"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_exits_2_with_a_fix_and_writes_nothing(tmp_path, case):
+    args, message = BAD_INPUTS[case]
+    before = sorted(tmp_path.iterdir())
+    result = invoke("new", str(tmp_path / "project"), "--defaults", *args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Fix:" in result.output
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_csv_without_the_target_column_is_refused(tmp_path):
+    data = write_csv(tmp_path / "data.csv", ["a", "b", "label"])
+    result = invoke("new", str(tmp_path / "p"), "--defaults", "-d", "dataset=csv", "-d", f"csv_path={data}")
+    assert result.exit_code == 2
+    assert "no column 'target'" in " ".join(result.output.split())
+    assert not (tmp_path / "p").exists()
+
+
+def test_csv_with_its_target_column_is_recorded_by_absolute_path(tmp_path, monkeypatch):
+    write_csv(tmp_path / "data.csv", ["a", "b", "label"])
+    monkeypatch.chdir(tmp_path)
+    result = invoke("new", "p", "--defaults", "-d", "dataset=csv", "-d", "csv_path=data.csv", "-d", "target_column=label")
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert answers["csv_path"] == str(tmp_path / "data.csv")
+
+
+def test_unbuilt_level_is_refused_naming_the_built_ones(tmp_path):
+    missing = [n for n in range(1, 6) if n not in built_levels()]
+    if not missing:
+        pytest.skip("every level is built")
+    result = invoke("new", str(tmp_path / "p"), "--level", str(missing[0]), "--defaults")
+    assert result.exit_code == 2
+    assert "not available in this version" in result.output
+    assert not (tmp_path / "p").exists()
+
+
+def test_existing_non_empty_directory_is_left_untouched(tmp_path):
+    target = tmp_path / "project"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    result = invoke("new", str(target), "--level", "1", "--defaults")
+    assert result.exit_code == 2
+    assert "already exists and is not empty" in " ".join(result.output.split())
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+    assert (target / "notes.txt").read_text() == "keep me"
+
+
+def test_existing_empty_directory_is_used(tmp_path):
+    (tmp_path / "project").mkdir()
+    assert invoke("new", str(tmp_path / "project"), "--level", "1", "--defaults").exit_code == 0
+    assert (tmp_path / "project" / ".git").is_dir()
+
+
+def test_interrupt_mid_scaffold_leaves_no_half_written_project(tmp_path):
+    def interrupt_after_render(step: str) -> None:
+        if step.startswith("Creating the git repository"):
+            raise KeyboardInterrupt
+
+    target = tmp_path / "nested" / "project"
+    with pytest.raises(KeyboardInterrupt):
+        new_project(target, {"level": 1}, step=interrupt_after_render)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_and_help_with_examples():
+    assert invoke("--version").output.strip() == f"mlops-ladder {__version__}"
+    for command in ("new", "upgrade", "levels"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0
+        assert "Example:" in result.output
+
+
+def test_levels_lists_all_five_with_what_they_add_and_lack():
+    output = " ".join(invoke("levels").output.split())
+    for level in all_levels().values():
+        assert level.name.split()[0] in output
+        assert level.adds[0].split()[0] in output
+
+
+def test_docs_levels_page_is_generated_from_the_one_source():
+    assert (REPO / "docs" / "levels.md").read_text() == levels_markdown() + "\n"
+
+
+def test_level_question_offers_exactly_the_built_levels():
+    assert questions()["level"]["choices"] == built_levels()
