@@ -103,7 +103,7 @@ def test_edits_on_the_same_lines_conflict_inline_and_one_command_undoes(tmp_path
 
 def test_files_the_team_added_deleted_or_renamed_stay_that_way(tmp_path, step):
     diff = level_diff(tmp_path, step)
-    deleted = next(iter(diff.changed), None) or diff.unchanged[0]
+    deleted = next(p for p in diff.changed + diff.unchanged if p != ANSWERS)
     renamed = next((p for p in diff.unchanged if p not in (ANSWERS, deleted)), None)
     project = scaffold(tmp_path, step[0])
     (project / "notes").mkdir(exist_ok=True)
