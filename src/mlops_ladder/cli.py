@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,6 @@ from mlops_ladder import __version__
 from mlops_ladder.answers import parse_data
 from mlops_ladder.errors import LadderError
 from mlops_ladder.levels import all_levels, levels_markdown
-from mlops_ladder.render import can_prompt
 
 console = Console()
 errors = Console(stderr=True)
@@ -89,7 +89,7 @@ def new(
     answers: dict[str, object] = dict(parse_data(data or []))
     if level is not None:
         answers["level"] = level
-    interactive = not defaults and can_prompt()
+    interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
         result = new_project(path, answers, interactive=True, step=lambda text: console.print(f"[dim]{text}...[/]"))
     else:

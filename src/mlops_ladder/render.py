@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import copier
@@ -43,10 +42,6 @@ def render_level(
 def known_answers(recorded: dict[str, object]) -> dict[str, object]:
     """Keep the recorded answers the current templates still ask (drops `_src_path`, `_commit`...)."""
     return {key: value for key, value in recorded.items() if key in questions()}
-
-
-def can_prompt() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _first_line(error: Exception) -> str:
