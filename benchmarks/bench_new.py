@@ -31,17 +31,28 @@ def main() -> None:
 
     def copier_and_git(i: int) -> None:
         project = target("copier", i)
-        sh("copier", "copy", "--defaults", "--quiet", "--data", f"level={args.level}",
-           "--data", f"project_name=project-{i}", str(TEMPLATES), str(project))
+        sh(
+            "copier",
+            "copy",
+            "--defaults",
+            "--quiet",
+            "--data",
+            f"level={args.level}",
+            "--data",
+            f"project_name=project-{i}",
+            str(TEMPLATES),
+            str(project),
+        )
         sh("git", "init", "--quiet", cwd=project)
         sh("git", "add", "--all", cwd=project)
         sh("git", "commit", "--quiet", "-m", "Scaffold", cwd=project)
 
     try:
-        samples = alternate(
-            {"mlops-ladder new": (clean("ladder"), ladder), "copier copy + git commit": (clean("copier"), copier_and_git)},
-            args.rounds,
-        )
+        contenders = {
+            "mlops-ladder new": (clean("ladder"), ladder),
+            "copier copy + git commit": (clean("copier"), copier_and_git),
+        }
+        samples = alternate(contenders, args.rounds)
         report(f"Scaffold level {args.level}", samples, "mlops-ladder new", "copier copy + git commit", "< 1.20x")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -44,7 +44,8 @@ def report(title: str, samples: dict[str, list[float]], ours: str, theirs: str, 
     for column in ("contender", "median s", "min s", "max s", "runs"):
         table.add_column(column, justify="right" if column != "contender" else "left")
     for name, values in samples.items():
-        table.add_row(name, f"{statistics.median(values):.3f}", f"{min(values):.3f}", f"{max(values):.3f}", str(len(values)))
+        figures = (statistics.median(values), min(values), max(values))
+        table.add_row(name, *(f"{figure:.3f}" for figure in figures), str(len(values)))
     console.print(table)
     ratio = statistics.median(samples[ours]) / statistics.median(samples[theirs])
     console.print(f"ratio {ours} / {theirs} = [bold]{ratio:.2f}x[/]  (target: {target})")
