@@ -33,9 +33,7 @@ def lint(project: GeneratedProject) -> None:
         ("regression", "rmse", 30.0, 70.0),  # diabetes; predicting the mean gives ~77
     ],
 )
-def test_level1_runs_its_own_tests_and_trains(
-    tmp_path, task: str, metric: str, lowest: float, highest: float
-) -> None:
+def test_level1_runs_its_own_tests_and_trains(tmp_path, task: str, metric: str, lowest: float, highest: float) -> None:
     project = generate(1, tmp_path, install=False, task=task)
 
     notebook = json.loads((project.path / "notebook.ipynb").read_text())
@@ -63,9 +61,7 @@ def test_level1_trains_on_a_users_csv_and_explains_bad_data(tmp_path) -> None:
     csv.parent.mkdir()
     wine = load_wine(as_frame=True).frame.rename(columns={"target": "label"})
     wine.to_csv(csv, index=False)
-    project = generate(
-        1, tmp_path, install=False, dataset="csv", csv_path=str(csv), target_column="label"
-    )
+    project = generate(1, tmp_path, install=False, dataset="csv", csv_path=str(csv), target_column="label")
 
     result = project.run(project.python, "train.py")
     assert primary_metric(result.stdout, "f1") >= 0.85
