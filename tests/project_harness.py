@@ -23,9 +23,7 @@ class GeneratedProject:
 
     def run(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
         """Run a command inside the project; on failure show its output in the assertion."""
-        result = subprocess.run(
-            args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        result = subprocess.run(args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout)
         if check:
             assert result.returncode == 0, (
                 f"{' '.join(args)} exited {result.returncode}\n"
@@ -40,9 +38,7 @@ class GeneratedProject:
 
 def render(level: int, dest: Path, **data: object) -> Path:
     """Render templates/levelN with non-interactive defaults plus `data`."""
-    copier.run_copy(
-        str(TEMPLATES), dest, data={"level": level, **data}, defaults=True, quiet=True, unsafe=False
-    )
+    copier.run_copy(str(TEMPLATES), dest, data={"level": level, **data}, defaults=True, quiet=True, unsafe=False)
     return dest
 
 

@@ -115,7 +115,9 @@ def test_csv_without_the_target_column_is_refused(tmp_path):
 def test_csv_with_its_target_column_is_recorded_by_absolute_path(tmp_path, monkeypatch):
     write_csv(tmp_path / "data.csv", ["a", "b", "label"])
     monkeypatch.chdir(tmp_path)
-    result = invoke("new", "p", "--defaults", "-d", "dataset=csv", "-d", "csv_path=data.csv", "-d", "target_column=label")
+    result = invoke(
+        "new", "p", "--defaults", "-d", "dataset=csv", "-d", "csv_path=data.csv", "-d", "target_column=label"
+    )
     assert result.exit_code == 0, result.output
     answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
     assert answers["csv_path"] == str(tmp_path / "data.csv")

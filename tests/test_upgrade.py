@@ -201,7 +201,7 @@ def test_a_failure_mid_upgrade_leaves_everything_as_before(tmp_path, step, monke
     shutil.copytree(templates_dir(), broken)
     (broken / f"level{step[1]}" / "broken.txt.jinja").write_text("{% if %}\n")
     monkeypatch.setenv(TEMPLATES_ENV, str(broken))
-    with pytest.raises(Exception, match="(?i)expected|syntax"):
+    with pytest.raises(Exception, match=r"(?i)expected|syntax"):
         upgrade_project(project)
     assert state(project) == before
 

@@ -1,0 +1,62 @@
+"""Every built level renders files that pass the linters a team's CI would run on them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from linters import actionlint, hadolint
+from upgrade_helpers import scaffold
+
+from mlops_ladder.templates import built_levels
+
+TASKS = ["classification", "regression"]
+
+
+@pytest.fixture(scope="module", params=built_levels(), ids=lambda n: f"level{n}")
+def project(request, tmp_path_factory):
+    return scaffold(tmp_path_factory.mktemp(f"lint{request.param}"), request.param, name="lint-me")
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    broken = tmp_path / "ci.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    result = actionlint(broken)
+    assert result.returncode == 1 and "nope" in result.stdout
+
+
+def test_workflows_pass_actionlint(project):
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    if not workflows:
+        pytest.skip("this level has no CI workflow (level 1 has none on purpose)")
+    result = actionlint(*workflows)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dockerfile_passes_hadolint(project):
+    dockerfile = project / "Dockerfile"
+    if not dockerfile.exists():
+        pytest.skip("this level has no Dockerfile (it arrives at level 3)")
+    result = hadolint(dockerfile)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("level", built_levels())
+def test_generated_code_passes_ruff(tmp_path, level, task):
+    project = scaffold(tmp_path, level, name="ruff-me", task=task)
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("level", built_levels())
+def test_no_todo_stubs_or_secrets(tmp_path, level):
+    project = scaffold(tmp_path, level, name="clean-me")
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text(errors="ignore")
+            assert "TODO" not in text and "FIXME" not in text, path
+            assert "BEGIN PRIVATE KEY" not in text and "password=" not in text.lower(), path
