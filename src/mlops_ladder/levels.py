@@ -17,6 +17,7 @@ class Level:
     number: int
     name: str
     summary: str
+    why: str
     adds: list[str]
     lacks: list[str]
     verbs: list[str]
@@ -40,7 +41,8 @@ def levels_markdown() -> str:
         "",
     ]
     for level in all_levels().values():
-        lines += [f"## Level {level.number}: {level.name}", "", level.summary, "", "What it adds:", ""]
+        lines += [f"## Level {level.number}: {level.name}", "", f"**{level.summary}**", "", level.why, ""]
+        lines += ["What it adds:", ""]
         lines += [f"- {item}" for item in level.adds]
         lines += ["", "What it still lacks:", ""]
         lines += [f"- {item}" for item in level.lacks]
