@@ -182,3 +182,20 @@ def test_docs_levels_page_is_generated_from_the_one_source():
 
 def test_level_question_offers_exactly_the_built_levels():
     assert questions()["level"]["choices"] == built_levels()
+
+
+def test_new_in_a_terminal_asks_the_questions(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        "mlops-ladder", ["new", "asked-project", "--level", "1"], cwd=str(tmp_path), encoding="utf-8", timeout=30
+    )
+    asked = set()
+    while child.expect(["🎤([^\r\n]*)", pexpect.EOF]) == 0:
+        asked.add(child.match.group(1).strip())
+        child.send("\r")  # accept the offered default
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert any("Project name" in question for question in asked)
+    assert any("Kind of supervised learning task" in question for question in asked)
+    answers = yaml.safe_load((tmp_path / "asked-project" / ".copier-answers.yml").read_text())
+    assert (answers["project_name"], answers["package_name"]) == ("asked-project", "asked_project")
