@@ -86,6 +86,7 @@ BAD_INPUTS = {
     "name with no letters": (["--data", "project_name=!!!"], "no letters or digits"),
     "invalid package name": (["--data", "package_name=My-Pkg"], "not a valid Python package name"),
     "unknown data key": (["--data", "colour=blue"], "'colour' is not a question"),
+    "missing data file": (["--data-file", "/no/answers.yml"], "Cannot read the answers file"),
     "data without =": (["--data", "task"], "not of the form key=value"),
     "missing csv": (["--data", "dataset=csv", "--data", "csv_path=/no/such.csv"], "does not exist"),
     "task and dataset disagree": (["--data", "task=regression", "--data", "dataset=wine"], "classification dataset"),
@@ -199,3 +200,21 @@ def test_new_in_a_terminal_asks_the_questions(tmp_path):
     assert any("Kind of supervised learning task" in question for question in asked)
     answers = yaml.safe_load((tmp_path / "asked-project" / ".copier-answers.yml").read_text())
     assert (answers["project_name"], answers["package_name"]) == ("asked-project", "asked_project")
+
+
+def test_answers_come_from_a_data_file_with_data_on_top(tmp_path):
+    (tmp_path / "answers.yml").write_text("_src_path: elsewhere\ntask: regression\nauthor_name: Data Team\n")
+    result = invoke(
+        "new", str(tmp_path / "p"), "--defaults", "--data-file", str(tmp_path / "answers.yml"), "-d", "author_name=Me"
+    )
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
+    assert (answers["task"], answers["author_name"]) == ("regression", "Me")
+
+
+def test_a_corrupt_data_file_is_refused(tmp_path):
+    (tmp_path / "answers.yml").write_text("task: [regression\n")
+    result = invoke("new", str(tmp_path / "p"), "--defaults", "--data-file", str(tmp_path / "answers.yml"))
+    assert result.exit_code == 2
+    assert "not valid YAML" in result.output
+    assert not (tmp_path / "p").exists()

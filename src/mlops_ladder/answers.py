@@ -16,18 +16,31 @@ ANSWERS_FILE = ".copier-answers.yml"
 RESTORE_ANSWERS = f"Fix it by hand, or restore a good version from history (`git log -p -- {ANSWERS_FILE}`)."
 
 
-def parse_data(pairs: list[str]) -> dict[str, str]:
-    """`["task=regression", ...]` -> `{"task": "regression"}`, refusing keys no template asks."""
-    known = sorted(name for name, spec in questions().items() if spec.get("type") != "yaml")
-    data: dict[str, str] = {}
+def parse_data(pairs: list[str], data_file: Path | None = None) -> dict[str, object]:
+    """Answers from a YAML file, then `["task=regression", ...]` on top, refusing keys no template asks."""
+    data: dict[str, object] = _read_data_file(data_file) if data_file else {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise LadderError(f"--data {pair!r} is not of the form key=value.", "Write it as --data key=value.")
-        if key not in known:
-            raise LadderError(f"--data {key!r} is not a question of the templates.", f"Use one of: {', '.join(known)}.")
         data[key] = value
+    known = sorted(name for name, spec in questions().items() if spec.get("type") != "yaml")
+    for key in data:
+        if key not in known:
+            raise LadderError(f"{key!r} is not a question of the templates.", f"Use one of: {', '.join(known)}.")
     return data
+
+
+def _read_data_file(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise LadderError(f"Cannot read the answers file {path}.", "Check the path given to --data-file.") from None
+    except yaml.YAMLError:
+        raise LadderError(f"{path} is not valid YAML.", "Write one `question: answer` per line.") from None
+    if not isinstance(data, dict):
+        raise LadderError(f"{path} does not hold answers.", "Write one `question: answer` per line.")
+    return {key: value for key, value in data.items() if not str(key).startswith("_")}
 
 
 def check_level(level: int) -> int:

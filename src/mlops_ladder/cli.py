@@ -76,6 +76,9 @@ def new(
     data: Annotated[
         list[str] | None, typer.Option("--data", "-d", help="Answer a template question: key=value (repeatable).")
     ] = None,
+    data_file: Annotated[
+        Path | None, typer.Option("--data-file", help="YAML file of answers, e.g. another project's answers file.")
+    ] = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Take the default for every question not given.")
     ] = False,
@@ -86,7 +89,7 @@ def new(
     """
     from mlops_ladder.scaffold import new_project
 
-    answers: dict[str, object] = dict(parse_data(data or []))
+    answers = parse_data(data or [], data_file)
     if level is not None:
         answers["level"] = level
     interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
