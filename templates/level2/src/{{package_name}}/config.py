@@ -1,0 +1,128 @@
+"""Typed configuration: params.yaml loaded into pydantic models, checked before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+# src/<package>/config.py -> the project root is two folders up (the editable install points here).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_FILE = PROJECT_ROOT / "params.yaml"
+
+Task = Literal["classification", "regression"]
+Metric = Literal["f1", "accuracy", "roc_auc", "rmse", "mae", "r2"]
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "classification": ("f1", "accuracy", "roc_auc"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message says what is wrong and how to fix it."""
+
+
+class ConfigError(UserError):
+    """params.yaml is missing, unreadable, or holds a wrong key or value."""
+
+
+class StrictModel(BaseModel):
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting, and
+    # no field has a default: params.yaml lists every setting, so it is the one place to look.
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataParams(StrictModel):
+    source: Literal["breast_cancer", "wine", "diabetes", "csv"]
+    path: Path | None
+    target: str = Field(min_length=1)
+    features: list[str]
+    test_size: float = Field(gt=0, lt=1)
+    seed: int
+
+    @model_validator(mode="after")
+    def _csv_needs_a_path(self) -> DataParams:
+        if self.source == "csv" and self.path is None:
+            raise ValueError("data.source is csv, so data.path must give the CSV file")
+        return self
+
+
+class ModelParams(StrictModel):
+    n_estimators: int = Field(ge=1)
+    max_depth: int | None = Field(ge=1)
+
+
+class TrackingParams(StrictModel):
+    uri: str = Field(min_length=1)
+    experiment: str = Field(min_length=1)
+
+
+class Params(StrictModel):
+    task: Task
+    data: DataParams
+    model: ModelParams
+    metric: Metric
+    tracking: TrackingParams
+
+    # The folder of the params file: relative paths inside it are resolved against this folder,
+    # never against the current working directory.
+    _root: Path = PrivateAttr(default=PROJECT_ROOT)
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Params:
+        allowed = METRICS_BY_TASK[self.task]
+        if self.metric not in allowed:
+            raise ValueError(
+                f"metric {self.metric} does not fit a {self.task} task: "
+                f"use one of {', '.join(allowed)}"
+            )
+        return self
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def resolve(self, path: str | Path) -> Path:
+        """`path` made absolute: taken as relative to the params file's folder."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self._root / path
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """Read and check a params file (default: the project's); a ConfigError names a wrong key."""
+    path = Path(path).resolve() if path is not None else PARAMS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"No params file at {path}. Fix: pass --params PATH.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name} is not valid YAML ({error}). Fix the syntax.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name} must map keys to values, such as `task: regression`.")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, path.name)) from None
+    params._root = path.parent
+    if params.data.path is not None:
+        params.data.path = params.resolve(params.data.path)
+    return params
+
+
+def describe_validation_error(error: ValidationError, filename: str) -> str:
+    """One sentence per problem, each naming its key the way it is written in the file."""
+    problems = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}': remove it or correct its spelling")
+        elif problem["type"] == "missing":
+            problems.append(f"missing key '{key}': add it")
+        elif problem["type"] == "value_error":
+            # Raised by the checks above, whose messages already name their keys.
+            problems.append(problem["msg"].removeprefix("Value error, "))
+        else:
+            problems.append(f"'{key}': {problem['msg']} (got {problem['input']!r})")
+    return f"{filename}: " + "; ".join(problems) + f". Fix {filename} and run again."

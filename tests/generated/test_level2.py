@@ -1,0 +1,108 @@
+"""Level 2 rendered for each task: its own test suite, its demo, the MLflow run the demo leaves
+behind, its lint; and a project trained from a CSV file, good and then broken."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+from project_harness import GeneratedProject, generate
+from sklearn.datasets import load_wine
+
+pytestmark = [
+    pytest.mark.slow,
+    # Reading the project's store here imports MLflow, whose SQL code warns about its own use of
+    # SQLAlchemy; not ours to fix.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:mlflow"),
+]
+
+
+def answers(project: GeneratedProject) -> dict:
+    return yaml.safe_load((project.path / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def head_commit(path: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("task", "dataset", "metric"),
+    [("classification", "breast_cancer", "f1"), ("regression", "diabetes", "rmse")],
+)
+def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str, dataset: str, metric: str):
+    project = generate(2, tmp_path, task=task)
+    recorded = answers(project)
+    package = recorded["package_name"]
+    assert recorded["level"] == 2
+    assert (recorded["dataset"], recorded["primary_metric"]) == (dataset, metric)
+
+    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+
+    demo = project.run(project.python, "-m", package, "demo")
+    run_id = re.search(r"Trained run ([0-9a-f]{32})", demo.stdout).group(1)
+    assert f"{package} ui" in demo.stdout
+
+    # The run really is in the project's own SQLite store, with everything level 2 promises.
+    database = project.path / "mlflow.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{database.as_posix()}")
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["task"] == task
+    assert run.data.params["data.source"] == dataset
+    assert run.data.params["model.n_estimators"] == "200"
+    assert metric in run.data.metrics
+    assert re.fullmatch(r"[0-9a-f]{64}", run.data.tags["data_fingerprint"])
+    assert run.data.params["data_fingerprint"] == run.data.tags["data_fingerprint"]
+    assert run.data.tags["git_commit"] == head_commit(project.path)
+    [dataset_input] = run.inputs.dataset_inputs
+    assert dataset_input.dataset.name == dataset
+
+    [logged_model] = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+    )
+    assert logged_model.name == "model"
+    assert logged_model.artifact_location.startswith((project.path / "mlruns").as_uri())
+    model = mlflow.sklearn.load_model(logged_model.artifact_location)
+    assert model.n_features_in_ > 0
+
+    project.run(project.python, "-m", "ruff", "check", ".")
+    project.run(project.python, "-m", "ruff", "format", "--check", ".")
+    project.run(project.python, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml")
+    later = project.run("make", "pipeline", check=False)
+    assert later.returncode != 0
+    assert "arrives at level 3" in later.stdout
+
+
+def test_level2_csv_project_trains_and_names_a_broken_column(tmp_path: Path):
+    csv = tmp_path / "wine.csv"
+    wine = load_wine(as_frame=True).frame.rename(columns={"target": "label"})
+    wine.to_csv(csv, index=False)
+    project = generate(
+        2,
+        tmp_path,
+        task="classification",
+        dataset="csv",
+        csv_path=str(csv),
+        target_column="label",
+    )
+    package = answers(project)["package_name"]
+
+    trained = project.run(project.python, "-m", package, "train")
+    assert "Trained run" in trained.stdout
+
+    broken = pd.read_csv(csv)
+    broken["magnesium"] = broken["magnesium"].astype(object)
+    broken.loc[7, "magnesium"] = "high"
+    broken.to_csv(csv, index=False)
+    failed = project.run(project.python, "-m", package, "train", check=False)
+    assert failed.returncode == 2
+    assert "'magnesium'" in failed.stderr
+    assert "Traceback" not in failed.stderr
