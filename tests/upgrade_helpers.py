@@ -15,7 +15,7 @@ from mlops_ladder.scaffold import PRISTINE_BRANCH, new_project
 from mlops_ladder.templates import built_levels
 
 STEPS = [(n, n + 1) for n in built_levels() if n + 1 in built_levels()]
-COMMENT = {".py": "# ", ".toml": "# ", ".yml": "# ", ".yaml": "# ", ".cfg": "# ", ".md": "", ".txt": "# "}
+COMMENT = {"": "# ", ".py": "# ", ".toml": "# ", ".yml": "# ", ".yaml": "# ", ".cfg": "# ", ".md": "", ".txt": "# "}
 
 
 def git(project: Path, *args: str, check: bool = True) -> str:
