@@ -1,5 +1,6 @@
 """Level 2 rendered for each task: its own test suite, its demo, the MLflow run the demo leaves
-behind, its lint; and a project trained from a CSV file, good and then broken."""
+behind, scoring a CSV with that run's model, its lint; and a project trained from a CSV file, good
+and then broken."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 from project_harness import GeneratedProject, generate
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 pytestmark = [
     pytest.mark.slow,
@@ -72,6 +73,14 @@ def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str,
     assert logged_model.artifact_location.startswith((project.path / "mlruns").as_uri())
     model = mlflow.sklearn.load_model(logged_model.artifact_location)
     assert model.n_features_in_ > 0
+
+    # The demo's model scores a small CSV: bundled rows under the project's own column names.
+    loader = {"breast_cancer": load_breast_cancer, "diabetes": load_diabetes}[dataset]
+    rows = loader(as_frame=True).data.head(6).set_axis(model.feature_names_in_, axis=1)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    predicted = project.run(project.python, "-m", package, "predict", str(tmp_path / "rows.csv"))
+    assert f"Scored 6 rows with the model of run {run_id}" in predicted.stdout
+    assert len(pd.read_csv(project.path / "predictions.csv")["prediction"].dropna()) == 6
 
     project.run(project.python, "-m", "ruff", "check", ".")
     project.run(project.python, "-m", "ruff", "format", "--check", ".")

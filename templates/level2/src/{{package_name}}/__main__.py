@@ -1,4 +1,4 @@
-"""The project's commands: `python -m <package> train|evaluate|demo|ui` (`make` only wraps them)."""
+"""The project's commands: `python -m <package> <command>`; `make` only wraps them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from .config import Params, UserError, load_params
 from .evaluate import evaluate_run
+from .predict import predict_csv
 from .tracking import tracking_uri
 from .train import TrainResult, train
 
@@ -30,6 +32,15 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print_metrics(result.metrics, params.metric)
     if not result.same_data:
         print("Note: the data changed since this run trained (its fingerprint differs).")
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """Score the rows of a CSV file with a logged model (the latest run's by default)."""
+    params = load_params(args.params)
+    result = predict_csv(params, args.input, args.output, args.run_id)
+    print(f"Scored {result.rows} rows with the model of run {result.run_id}")
+    print(f"Wrote {result.output}")
     return 0
 
 
@@ -81,13 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog=COMMAND,
-        description=f"Train, evaluate and browse the tracked runs of {__package__}.",
+        description=f"Train, evaluate, score CSV files with and browse the runs of {__package__}.",
         epilog=f"example: {COMMAND} train --params params.yaml",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for name, handler in [
         ("train", train_command),
         ("evaluate", evaluate_command),
+        ("predict", predict_command),
         ("demo", demo_command),
         ("ui", ui_command),
     ]:
@@ -95,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
         if name == "evaluate":
             command.add_argument("--run-id", help="MLflow run to evaluate (default: the latest)")
+        if name == "predict":
+            command.add_argument("input", type=Path, help="CSV file with the rows to score")
+            command.add_argument(
+                "--output",
+                type=Path,
+                default=Path("predictions.csv"),
+                help="where to write the scored rows (default: predictions.csv)",
+            )
+            command.add_argument(
+                "--run-id", help="MLflow run whose model to use (default: the latest)"
+            )
     return parser
 
 
