@@ -48,8 +48,8 @@ def test_own_test_suite_passes_in_under_a_minute(project: GeneratedProject) -> N
     started = time.monotonic()
     project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=300)
     elapsed = time.monotonic() - started
-    # The brief says "well under a minute"; leave headroom for a loaded machine.
-    assert elapsed < 90, f"the generated test suite took {elapsed:.0f} s"
+    # The target is well under a minute on 2 idle cores; the bound leaves room for a busy machine.
+    assert elapsed < 120, f"the generated test suite took {elapsed:.0f} s"
 
 
 def test_lint_is_clean(project: GeneratedProject) -> None:
