@@ -211,7 +211,7 @@ def main() -> None:
     parser.add_argument(
         "--n-estimators",
         type=int,
-        help="trees in the champion's forest (default: the template's params.yaml, 200)",
+        help="trees in the champion's forest (default: the template's params.yaml, 100)",
     )
     args = parser.parse_args()
 

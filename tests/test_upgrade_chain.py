@@ -17,7 +17,7 @@ TEAM_TEST = '''"""The team's own test: it must survive every upgrade and keep pa
 from team_project.config import load_params
 
 
-def test_we_train_with_fewer_trees():
+def test_we_train_with_150_trees():
     assert load_params().model.n_estimators == 150
 '''
 

@@ -58,7 +58,7 @@ def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str,
     assert run.info.status == "FINISHED"
     assert run.data.params["task"] == task
     assert run.data.params["data.source"] == dataset
-    assert run.data.params["model.n_estimators"] == "200"
+    assert run.data.params["model.n_estimators"] == "100"
     assert metric in run.data.metrics
     assert re.fullmatch(r"[0-9a-f]{64}", run.data.tags["data_fingerprint"])
     assert run.data.params["data_fingerprint"] == run.data.tags["data_fingerprint"]

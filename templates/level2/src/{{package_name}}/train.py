@@ -72,7 +72,7 @@ def model_signature(model: Pipeline, x_train: pd.DataFrame) -> ModelSignature:
 
 
 def flat_params(params: Params) -> dict[str, object]:
-    """params.yaml as flat MLflow params: {"data.seed": 42, "model.n_estimators": 200, ...}."""
+    """params.yaml as flat MLflow params: {"data.seed": 42, "model.n_estimators": 100, ...}."""
     flat: dict[str, object] = {}
     for key, value in params.model_dump(mode="json").items():
         if isinstance(value, dict):
