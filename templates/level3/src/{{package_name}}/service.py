@@ -28,10 +28,11 @@ from typing import Annotated, Any
 
 import mlflow
 import numpy as np
+import orjson
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from mlflow.models import Model, ModelSignature
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -251,6 +252,10 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+def json_response(content: dict) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
 def model_refused(error: ValueError) -> RequestValidationError:
     """The input passed the schema but the model cannot score it (say, values too large)."""
     return RequestValidationError(
@@ -356,23 +361,31 @@ def add_prediction_routes(
 
     # `async def` on purpose: a prediction is a short CPU-bound call that holds the GIL anyway,
     # so running it in the event loop saves the thread hand-off a plain `def` endpoint costs.
-    @app.post("/predict", tags=["predictions"], responses=body_errors)
-    async def predict(row: row_model) -> prediction_model:
+    # The answers are built from plain values the service made itself, so they are sent as JSON
+    # directly instead of being validated again against response_model (which still documents
+    # them in the OpenAPI schema): that second validation is a fifth of a request's overhead.
+    @app.post(
+        "/predict", tags=["predictions"], responses=body_errors, response_model=prediction_model
+    )
+    async def predict(row: row_model) -> Response:
         """Predict one row."""
         values = np.array([tuple(row.__dict__.values())], dtype=np.float64)
         request_id, predictions = predict_and_log(values)
-        return prediction_model(
-            prediction=predictions[0], model_version=served.version, request_id=request_id
-        )
+        answer = {"prediction": predictions[0], "model_version": served.version}
+        return json_response({**answer, "request_id": request_id})
 
-    @app.post("/predict/batch", tags=["predictions"], responses=body_errors)
-    async def predict_batch(batch: batch_model) -> batch_prediction_model:
+    @app.post(
+        "/predict/batch",
+        tags=["predictions"],
+        responses=body_errors,
+        response_model=batch_prediction_model,
+    )
+    async def predict_batch(batch: batch_model) -> Response:
         """Predict several rows at once; predictions come back in the order of the rows."""
         values = np.array([tuple(row.__dict__.values()) for row in batch.rows], dtype=np.float64)
         request_id, predictions = predict_and_log(values)
-        return batch_prediction_model(
-            predictions=predictions, model_version=served.version, request_id=request_id
-        )
+        answer = {"predictions": predictions, "model_version": served.version}
+        return json_response({**answer, "request_id": request_id})
 
 
 def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
