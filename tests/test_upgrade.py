@@ -81,11 +81,17 @@ def test_edits_on_other_lines_than_the_next_level_are_both_kept(tmp_path, step):
     assert "merged" in result.output
 
 
-def test_edits_on_the_same_lines_conflict_inline_and_one_command_undoes(tmp_path, step):
+def project_with_contested_edit(tmp_path, step):
+    """A committed project whose team rewrote a line the next level rewrites too."""
     path, index = level_diff(tmp_path, step).contested_line()
     project = scaffold(tmp_path, step[0])
     replace_line(project, path, index, team_line(path))
     commit_all(project)
+    return project, path
+
+
+def test_edits_on_the_same_lines_conflict_inline_and_one_command_undoes(tmp_path, step):
+    project, path = project_with_contested_edit(tmp_path, step)
     before = state(project)
     result = upgrade(project)
     assert result.exit_code == 1
@@ -149,10 +155,7 @@ def test_dropped_files_go_only_if_the_team_never_changed_them(tmp_path, step):
 
 
 def test_dry_run_reports_and_changes_nothing(tmp_path, step):
-    path, index = level_diff(tmp_path, step).contested_line()
-    project = scaffold(tmp_path, step[0])
-    replace_line(project, path, index, team_line(path))
-    commit_all(project)
+    project, path = project_with_contested_edit(tmp_path, step)
     before = state(project)
     result = upgrade(project, "--dry-run")
     assert result.exit_code == 1
