@@ -276,3 +276,28 @@ def test_a_subfolder_of_a_project_is_refused(tmp_path):
     (project / "sub").mkdir()
     with pytest.raises(LadderError, match="not the top of its git repository"):
         upgrade_project(project / "sub")
+
+
+@pytest.mark.skipif(len(STEPS) < 2, reason="needs three consecutive built levels")
+def test_to_climbs_several_levels_one_merge_each(tmp_path):
+    start, top = STEPS[0][0], STEPS[-1][1]
+    project = scaffold(tmp_path, start)
+    result = upgrade(project, "--to", str(top))
+    assert result.exit_code == 0, result.output
+    assert files(project) == fresh_render(tmp_path, top)
+    subjects = git(project, "log", "--first-parent", "--format=%s").splitlines()
+    assert subjects[: top - start] == [
+        f"Upgrade from level {n} to level {n + 1} with mlops-ladder" for n in reversed(range(start, top))
+    ]
+    output = " ".join(result.output.split())
+    assert "added (" in output and "updated (" in output and "pip install -e '.[dev]'" in output
+
+
+@pytest.mark.skipif(len(STEPS) < 2, reason="needs three consecutive built levels")
+def test_to_stops_at_the_first_conflict(tmp_path):
+    project, path = project_with_contested_edit(tmp_path, STEPS[0])
+    result = upgrade(project, "--to", str(STEPS[-1][1]))
+    assert result.exit_code == 1
+    assert f"level {STEPS[0][0]} -> {STEPS[0][1]}" in result.output
+    assert f"level {STEPS[1][0]} -> {STEPS[1][1]}" not in result.output
+    assert path in git(project, "diff", "--name-only", "--diff-filter=U")
