@@ -22,7 +22,7 @@ class Git:
         self.cwd = cwd
         self._identity_args: list[str] | None = None
 
-    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None, strip: bool = True) -> str:
         result = subprocess.run(
             ["git", *self._identity(), *args],
             cwd=self.cwd,
@@ -32,7 +32,7 @@ class Git:
         )
         if check and result.returncode != 0:
             raise GitError(f"git {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
-        return result.stdout.strip()
+        return result.stdout.strip() if strip else result.stdout
 
     def ok(self, *args: str) -> bool:
         return subprocess.run(["git", *args], cwd=self.cwd, capture_output=True).returncode == 0

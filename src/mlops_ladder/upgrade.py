@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_ladder.answers import ANSWERS_FILE, check_level, read_answers
+from mlops_ladder.dependency_merge import PYPROJECT, merge_pyproject
 from mlops_ladder.errors import LadderError
-from mlops_ladder.gitrepo import Git, require_git
+from mlops_ladder.gitrepo import Git, GitError, require_git
 from mlops_ladder.levels import HIGHEST, all_levels
 from mlops_ladder.render import known_answers, render_level
 from mlops_ladder.scaffold import PRISTINE_BRANCH, PRISTINE_TRAILER, pristine_message
@@ -204,6 +205,8 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
     message = f"Upgrade from level {level} to level {level + 1} with mlops-ladder"
     git.run("merge", "--no-ff", "--no-commit", "--no-verify", "-m", message, theirs, check=False)
     conflicts = _settle_deletions(git, result)
+    if PYPROJECT in conflicts and _merge_dependencies(git):
+        conflicts.remove(PYPROJECT)
     for path, status in template_changes.items():
         if path in conflicts:
             result.changes.append(FileChange(path, "conflict"))
@@ -237,6 +240,20 @@ def _settle_deletions(git: Git, result: StepResult) -> set[str]:
         else:
             conflicts.add(path)
     return conflicts
+
+
+def _merge_dependencies(git: Git) -> bool:
+    """Resolve a pyproject.toml conflict that only dependency lists caused; True when resolved."""
+    try:
+        base, ours, theirs = (git.run("show", f":{stage}:{PYPROJECT}", strip=False) for stage in (1, 2, 3))
+    except GitError:  # added on both sides: no base to merge from
+        return False
+    merged = merge_pyproject(base, ours, theirs)
+    if merged is None:
+        return False
+    (git.cwd / PYPROJECT).write_text(merged, encoding="utf-8")
+    git.run("add", "--", PYPROJECT)
+    return True
 
 
 def _name_status(git: Git, old: str, new: str) -> dict[str, str]:

@@ -1,0 +1,75 @@
+"""The semantic merge of pyproject.toml dependency lists, on small files and on a real upgrade."""
+
+from __future__ import annotations
+
+import pytest
+from upgrade_helpers import STEPS, commit_all, fresh_render, scaffold, upgrade
+
+from mlops_ladder.dependency_merge import merge_pyproject
+
+BASE = """[project]
+name = "demo"
+# the runtime stack
+dependencies = [
+  "scikit-learn>=1.5",
+  "pandas>=2.2",
+]
+
+[project.optional-dependencies]
+dev = ["pytest>=8"]
+"""
+
+THEIRS = BASE.replace(
+    '  "pandas>=2.2",\n]', '  "pandas>=2.2",\n  # serving arrives at this level\n  "fastapi<0.151",\n]'
+).replace('dev = ["pytest>=8"]', 'dev = ["pytest>=8", "httpx>=0.27"]')
+
+
+def test_team_additions_join_the_next_levels_list_with_its_comments():
+    ours = BASE.replace('  "pandas>=2.2",\n]', '  "pandas>=2.2",\n  "lightgbm>=4",\n]').replace(
+        '["pytest>=8"]', '["pytest>=8", "hypothesis"]'
+    )
+    merged = merge_pyproject(BASE, ours, THEIRS)
+    assert merged is not None
+    assert '"lightgbm>=4"' in merged and '"fastapi<0.151"' in merged
+    assert "# serving arrives at this level" in merged and "# the runtime stack" in merged
+    assert '"hypothesis"' in merged and '"httpx>=0.27"' in merged
+
+
+def test_team_repins_and_removals_apply_to_the_next_levels_list():
+    ours = BASE.replace('"scikit-learn>=1.5"', '"scikit-learn==1.9.1"').replace('  "pandas>=2.2",\n', "")
+    merged = merge_pyproject(BASE, ours, THEIRS)
+    assert '"scikit-learn==1.9.1"' in merged and "pandas" not in merged and '"fastapi<0.151"' in merged
+
+
+def test_both_repinning_the_same_package_is_left_as_a_conflict():
+    ours = BASE.replace('"pandas>=2.2"', '"pandas==2.3.3"')
+    theirs = THEIRS.replace('"pandas>=2.2"', '"pandas>=2.2,<3.1"')
+    assert merge_pyproject(BASE, ours, theirs) is None
+
+
+def test_other_team_edits_in_the_file_still_merge_by_lines():
+    ours = BASE.replace('name = "demo"', 'name = "demo"\nversion = "2.0.0"').replace(
+        '  "pandas>=2.2",\n]', '  "pandas>=2.2",\n  "lightgbm>=4",\n]'
+    )
+    merged = merge_pyproject(BASE, ours, THEIRS)
+    assert 'version = "2.0.0"' in merged and '"lightgbm>=4"' in merged
+
+
+PYPROJECT_STEPS = [step for step in STEPS if step[0] >= 2]
+
+
+@pytest.mark.skipif(not PYPROJECT_STEPS, reason="needs two built levels with a pyproject.toml")
+def test_upgrade_keeps_a_dependency_the_team_added(tmp_path):
+    step = PYPROJECT_STEPS[0]
+    project = scaffold(tmp_path, step[0])
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        text.replace("dependencies = [\n", 'dependencies = [\n  "lightgbm>=4",\n', 1)
+    )
+    commit_all(project, "We need LightGBM")
+    result = upgrade(project)
+    assert result.exit_code == 0, result.output
+    merged = (project / "pyproject.toml").read_text()
+    assert '"lightgbm>=4"' in merged
+    fresh = fresh_render(tmp_path, step[1])["pyproject.toml"].decode()
+    assert merged.replace('  "lightgbm>=4",\n', "", 1) == fresh
