@@ -36,9 +36,9 @@ def new_project(
     require_git()
     target = target.expanduser().resolve()
     _check_target(target)
-    answers = dict(data) if interactive else complete_answers(data, target)
-    if interactive:
-        complete_answers(data, target)  # validate what was given before asking anything
+    checked = complete_answers(data, target)  # before asking anything or writing anything
+    # In a terminal only what was given is fixed; the names derived from the folder are offered.
+    answers = {key: checked[key] for key in data} if interactive else checked
     created_parents = _make_parents(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent))
     try:
