@@ -9,12 +9,11 @@ comments kept), then the rest of the file is merged by lines as usual.
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
-from pathlib import Path
 
 import tomlkit
 from tomlkit.items import Array
+
+from mlops_ladder.gitrepo import merge_texts
 
 PYPROJECT = "pyproject.toml"
 
@@ -33,7 +32,7 @@ def merge_pyproject(base: str, ours: str, theirs: str) -> str | None:
             return None
         _set(our_doc, path, merged)
         _set(base_doc, path, their_array)
-    return _merge_lines(tomlkit.dumps(base_doc), tomlkit.dumps(our_doc), theirs)
+    return merge_texts(tomlkit.dumps(base_doc), tomlkit.dumps(our_doc), theirs)
 
 
 def _dependency_arrays(doc) -> list[tuple[str, ...]]:
@@ -103,14 +102,3 @@ def _remove(array: Array, name: str) -> None:
         if _name(str(item)) == name:
             del array[index]
             return
-
-
-def _merge_lines(base: str, ours: str, theirs: str) -> str | None:
-    with tempfile.TemporaryDirectory(prefix="mlops-ladder-merge-") as scratch:
-        files = []
-        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
-            path = Path(scratch) / name
-            path.write_text(text, encoding="utf-8")
-            files.append(str(path))
-        result = subprocess.run(["git", "merge-file", "-p", *files], capture_output=True, text=True)
-    return result.stdout if result.returncode == 0 else None

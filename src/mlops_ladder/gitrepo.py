@@ -58,3 +58,15 @@ def require_git() -> None:
         subprocess.run(["git", "--version"], capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         raise LadderError("git is not installed or not on PATH.", "Install git, then run the command again.") from None
+
+
+def merge_texts(base: str, ours: str, theirs: str) -> str | None:
+    """A line-based 3-way merge of three texts (`git merge-file`); None when they conflict."""
+    with tempfile.TemporaryDirectory(prefix="mlops-ladder-merge-") as scratch:
+        files = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(scratch) / name
+            path.write_text(text, encoding="utf-8")
+            files.append(str(path))
+        result = subprocess.run(["git", "merge-file", "-p", *files], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else None
