@@ -21,6 +21,10 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def print_error(problem: str, then: str) -> None:
+    errors.print(f"[bold red]Error:[/] {problem}\n{then}", highlight=False)
+
+
 def _reporting_user_errors(command: Callable) -> Callable:
     """Turn a user mistake into one red sentence, its fix, and exit code 2."""
 
@@ -29,7 +33,7 @@ def _reporting_user_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except LadderError as error:
-            errors.print(f"[bold red]Error:[/] {error.problem}\n[bold]Fix:[/] {error.fix}", highlight=False)
+            print_error(error.problem, f"[bold]Fix:[/] {error.fix}")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("Interrupted; nothing was changed.")
@@ -150,7 +154,7 @@ def upgrade(
         with console.status("Upgrading...") as status:
             result = upgrade_project(path, to, dry_run, step=lambda text: status.update(f"{text}..."))
     except GitError as error:
-        errors.print(f"[bold red]Error:[/] {error}\nNothing was changed.", highlight=False)
+        print_error(str(error), "Nothing was changed.")
         raise typer.Exit(1) from None
     _print_upgrade(result)
     if result.conflicts:

@@ -207,10 +207,11 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
     conflicts = _settle_deletions(git, result)
     if PYPROJECT in conflicts and _merge_dependencies(git):
         conflicts.remove(PYPROJECT)
+    settled = {change.path for change in result.changes}
     for path, status in template_changes.items():
         if path in conflicts:
             result.changes.append(FileChange(path, "conflict"))
-        elif not any(change.path == path for change in result.changes):
+        elif path not in settled:
             result.changes.append(FileChange(path, _action(status, user_changes.get(path))))
     result.left_alone = len(set(user_changes) - set(template_changes))
     if not conflicts:
