@@ -23,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -78,8 +79,10 @@ def render_and_train(folder: Path, n_estimators: int | None) -> tuple[Path, dict
     )
     if n_estimators is not None:
         params_file = project / "params.yaml"
-        text = params_file.read_text(encoding="utf-8")
-        params_file.write_text(text.replace("n_estimators: 200", f"n_estimators: {n_estimators}"), encoding="utf-8")
+        text, found = re.subn(r"n_estimators: \d+", f"n_estimators: {n_estimators}", params_file.read_text("utf-8"))
+        if found != 1:
+            sys.exit("params.yaml has no `n_estimators:` line to change")
+        params_file.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
     # The project runs from its source folder; mlflow's server needs `uvicorn` on PATH.
     env["PYTHONPATH"] = str(project / "src")

@@ -35,6 +35,15 @@ class GeneratedProject:
     def python(self) -> str:
         return self.env["PROJECT_PYTHON"]
 
+    @property
+    def package(self) -> str:
+        """The import name of the project's package: the one folder under src/."""
+        return next(path.name for path in (self.path / "src").iterdir() if path.is_dir())
+
+    def with_env(self, **overrides: str) -> GeneratedProject:
+        """The same project, its commands run with these extra environment variables."""
+        return GeneratedProject(self.path, {**self.env, **overrides})
+
 
 def render(level: int, dest: Path, **data: object) -> Path:
     """Render templates/levelN with non-interactive defaults plus `data`."""

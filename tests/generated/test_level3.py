@@ -8,17 +8,14 @@ runs, answers /ready and /predict over real HTTP.
 
 from __future__ import annotations
 
-import json
-import socket
 import sqlite3
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from project_harness import TEMPLATES, GeneratedProject, generate
+from serving import http, serving
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +26,6 @@ CASES = {
 SERVICE_MODULE = TEMPLATES / "level3" / "src" / "{{package_name}}" / "service.py"
 
 
-def package_of(project: GeneratedProject) -> str:
-    return next(path.name for path in (project.path / "src").iterdir() if path.is_dir())
-
-
 @pytest.fixture(scope="module", params=sorted(CASES))
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     return generate(3, tmp_path_factory.mktemp(request.param), **CASES[request.param])
@@ -41,7 +34,7 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="module")
 def pipeline_ran(project: GeneratedProject) -> subprocess.CompletedProcess:
     """`python -m <pkg> pipeline` once, on the project's own default stores."""
-    return project.run(project.python, "-m", package_of(project), "pipeline", timeout=300)
+    return project.run(project.python, "-m", project.package, "pipeline", timeout=300)
 
 
 def test_own_test_suite_passes_in_under_a_minute(project: GeneratedProject) -> None:
@@ -60,7 +53,7 @@ def test_lint_is_clean(project: GeneratedProject) -> None:
 def test_pipeline_promotes_a_champion_that_leads_back_to_data_and_code(
     project: GeneratedProject, pipeline_ran: subprocess.CompletedProcess
 ) -> None:
-    package = package_of(project)
+    package = project.package
     assert "champion" in pipeline_ran.stdout
     commit = project.run("git", "rev-parse", "HEAD").stdout.strip()
 
@@ -100,62 +93,14 @@ def test_pipeline_promotes_a_champion_that_leads_back_to_data_and_code(
     assert decision["data_fingerprint"] == fingerprint
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def http(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def wait_until_ready(base: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"serve exited {server.returncode}:\n{log.read_text()}"
-        try:
-            if http("GET", f"{base}/ready")[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"/ready did not answer 200 within {timeout} s:\n{log.read_text()}")
-
-
 @pytest.mark.skipif(not SERVICE_MODULE.exists(), reason="level 3 has no service.py yet")
 def test_serve_command_answers_ready_and_predict(
     project: GeneratedProject, pipeline_ran: subprocess.CompletedProcess, tmp_path: Path
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [project.python, "-m", package_of(project), "serve", "--port", str(port)],
-            cwd=project.path,
-            env=project.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ready(base, server, log)
+    with serving(project, tmp_path / "serve.log") as base:
         status, card = http("GET", f"{base}/model")
         assert status == 200, card
         status, answer = http("POST", f"{base}/predict", card["input_example"])
         assert status == 200, answer
         assert answer["prediction"] is not None
         assert str(answer["model_version"]) == str(card["version"])
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
