@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import copier
 import pytest
 import yaml
 from upgrade_helpers import (
@@ -186,6 +187,63 @@ def test_upgrade_from_a_project_made_by_an_older_mlops_ladder(tmp_path, step, mo
     shutil.rmtree(old_templates)  # the templates that made the project are gone
     assert upgrade(project).exit_code == 0
     assert files(project) == fresh_render(tmp_path, step[1])
+
+
+def plain_copier_project(parent, level: int, name: str = "team-project"):
+    """A project made the Copier way: `copier copy` of this repository's templates, then git by hand."""
+    project = parent / name
+    copier.run_copy(
+        str(templates_dir()),
+        project,
+        data={"level": level, "project_name": name, "package_name": name.replace("-", "_")},
+        defaults=True,
+        quiet=True,
+    )
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "Start from copier copy")
+    return project
+
+
+def test_a_project_made_with_plain_copier_is_adopted_then_upgraded(tmp_path, step):
+    project = plain_copier_project(tmp_path, step[0])
+    result = upgrade(project)
+    assert result.exit_code == 0, result.output
+    assert "No pristine rendering" in " ".join(result.output.split())
+    assert files(project) == fresh_render(tmp_path, step[1])
+    # The recorded base is now in the history, so the next upgrade finds it like any other.
+    assert f"Mlops-Ladder-Pristine: level {step[0]}" in git(project, "log", "--format=%B")
+
+
+def test_a_squashed_history_keeps_the_team_edits_through_adoption(tmp_path, step):
+    project = scaffold(tmp_path, step[0])
+    notes = project / "NOTES.md"
+    notes.write_text("Our decisions.\n")
+    answers = project / ANSWERS
+    answers.write_text(answers.read_text() + "# reviewed by the team\n")
+    commit_all(project)
+    squashed = git(project, "commit-tree", "HEAD^{tree}", "-m", "Squashed history")
+    git(project, "reset", "-q", "--hard", squashed)
+    git(project, "branch", "-q", "-D", PRISTINE_BRANCH)
+    assert "Mlops-Ladder-Pristine" not in git(project, "log", "--format=%B")
+
+    result = upgrade(project)
+    assert result.exit_code == 0, result.output
+    assert notes.read_text() == "Our decisions.\n"
+    assert "# reviewed by the team" in answers.read_text()
+    assert answers_of(project)["level"] == step[1]
+    expected = fresh_render(tmp_path, step[1])
+    assert {path: body for path, body in files(project).items() if path not in ("NOTES.md", ANSWERS)} == {
+        path: body for path, body in expected.items() if path != ANSWERS
+    }
+
+
+def test_dry_run_of_an_adoption_changes_nothing(tmp_path, step):
+    project = plain_copier_project(tmp_path, step[0])
+    before = state(project)
+    result = upgrade(project, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Would upgrade" in result.output
+    assert state(project) == before
 
 
 def test_a_failure_mid_upgrade_leaves_everything_as_before(tmp_path, step, monkeypatch):

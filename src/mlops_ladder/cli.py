@@ -165,6 +165,12 @@ def _print_upgrade(result) -> None:
     from mlops_ladder.upgrade import ACTIONS, next_steps
 
     verb = "Would upgrade" if result.dry_run else "Upgraded"
+    if result.adopted:
+        console.print(
+            f"No pristine rendering in the project's history (plain `copier copy`, or squashed history): "
+            f"level {result.steps[0].from_level} as rendered today is recorded as the base, so wherever "
+            "your files differ from it, that counts as your edit and is kept."
+        )
     for step in result.steps:
         console.print(f"\n[bold]{verb} level {step.from_level} -> {step.to_level}[/]")
         for action, meaning in ACTIONS.items():

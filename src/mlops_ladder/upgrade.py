@@ -6,6 +6,11 @@ ours   = the user's branch
 git merges theirs into ours, so renames, inline conflict markers and `git merge --abort` are
 git's own. The base travels with every clone of the project, so neither the old templates nor a
 template git repository are needed.
+
+A project whose history holds no pristine rendering (made with plain `copier copy`, or with its
+history squashed) is adopted first: its level, rendered today from its answers, is recorded as the
+base with an `ours` merge, which changes no file. Any difference from it then counts as the team's
+edit, so it is kept or merged, never lost.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class UpgradeResult:
     start_commit: str
     steps: list[StepResult]
     dry_run: bool
+    adopted: bool = False  # the history had no pristine rendering; one was recorded first
 
     @property
     def conflicts(self) -> list[str]:
@@ -82,29 +88,33 @@ def upgrade_project(
     base = _pristine_base(git, current)
     start = git.run("rev-parse", "HEAD")
     if dry_run:
-        return _dry_run(git, answers, base, current, target, start, step)
+        steps = _dry_run(git, answers, base, current, target, start, step)
+        return UpgradeResult(start, steps, dry_run=True, adopted=base is None)
     pristine_before = git.run("rev-parse", "--verify", "--quiet", PRISTINE_BRANCH, check=False)
     try:
         steps = _climb(git, answers, base, current, target, step, move_pristine_branch=True)
     except BaseException:
         _restore(git, start, pristine_before)
         raise
-    return UpgradeResult(start, steps, dry_run=False)
+    return UpgradeResult(start, steps, dry_run=False, adopted=base is None)
 
 
 def _climb(
     git: Git,
     answers: dict,
-    base: str,
+    base: str | None,
     current: int,
     target: int,
     step: Callable[[str], None],
     move_pristine_branch: bool,
 ) -> list[StepResult]:
+    if base is None:
+        step(f"Recording level {current} as the base (the history holds no pristine rendering)")
+        base = _adopt_base(git, answers, current)
     steps = []
     for level in range(current, target):
         step(f"Rendering level {level + 1}")
-        theirs = _commit_pristine(git, answers, level + 1, base)
+        theirs = _commit_pristine(git, answers, level + 1, parents=[base])
         if move_pristine_branch:  # merging the branch by name labels the conflict markers with it
             git.run("branch", "--force", PRISTINE_BRANCH, theirs)
         step(f"Merging level {level + 1} into your branch")
@@ -116,7 +126,9 @@ def _climb(
     return steps
 
 
-def _dry_run(git: Git, answers: dict, base: str, current: int, target: int, start: str, step) -> UpgradeResult:
+def _dry_run(
+    git: Git, answers: dict, base: str | None, current: int, target: int, start: str, step
+) -> list[StepResult]:
     """Run the very same upgrade in a throw-away worktree, so the project itself is never touched."""
     scratch = Path(tempfile.mkdtemp(prefix="mlops-ladder-dry-run-"))
     worktree = scratch / "project"
@@ -127,7 +139,7 @@ def _dry_run(git: Git, answers: dict, base: str, current: int, target: int, star
         git.run("worktree", "remove", "--force", str(worktree), check=False)
         git.run("worktree", "prune", check=False)
         shutil.rmtree(scratch, ignore_errors=True)
-    return UpgradeResult(start, steps, dry_run=True)
+    return steps
 
 
 def _checked_repository(project: Path) -> Git:
@@ -170,15 +182,11 @@ def _checked_target(current: int, to_level: int | None) -> int:
     return target
 
 
-def _pristine_base(git: Git, current: int) -> str:
-    """The newest pristine rendering in HEAD's history: the merge base of the next step."""
+def _pristine_base(git: Git, current: int) -> str | None:
+    """The newest pristine rendering in HEAD's history (the merge base of the next step), if any."""
     found = git.run("log", "-1", "--format=%H%x00%B", f"--grep=^{PRISTINE_TRAILER}: ", "HEAD", check=False)
     if not found:
-        raise LadderError(
-            "No pristine rendering was found in the project's history (it was not made by `mlops-ladder new`, "
-            "or its history was squashed).",
-            "Upgrade a project made with `mlops-ladder new`, keeping its git history.",
-        )
+        return None
     commit, message = found.split("\x00", 1)
     match = re.search(rf"^{PRISTINE_TRAILER}: level (\d+)", message, re.MULTILINE)
     if not match or int(match.group(1)) != current:
@@ -190,12 +198,24 @@ def _pristine_base(git: Git, current: int) -> str:
     return commit
 
 
-def _commit_pristine(git: Git, answers: dict, level: int, base: str) -> str:
+def _adopt_base(git: Git, answers: dict, level: int) -> str:
+    """Render `level` as today's templates make it and record it as an ancestor of HEAD.
+
+    The `ours` merge keeps every file exactly as it is; it only tells git where the project
+    started, so the next merge has a base.
+    """
+    base = _commit_pristine(git, answers, level, parents=[])
+    message = f"Record level {level} as rendered today as the base for mlops-ladder upgrades"
+    git.run("merge", "--quiet", "--no-verify", "--allow-unrelated-histories", "-s", "ours", "-m", message, base)
+    return base
+
+
+def _commit_pristine(git: Git, answers: dict, level: int, parents: list[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="mlops-ladder-render-") as scratch:
         rendered = Path(scratch) / "project"
         render_level(rendered, {**known_answers(answers), "level": level})
         message = pristine_message(level, f"Pristine rendering of level {level}")
-        return git.commit_snapshot(rendered, message, parents=[base])
+        return git.commit_snapshot(rendered, message, parents=parents)
 
 
 def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:

@@ -52,12 +52,12 @@ def holdout_rows(project: GeneratedProject) -> list[dict]:
 def test_every_prediction_served_lands_in_postgresql(
     project: GeneratedProject, postgres_url: str, tmp_path: Path
 ) -> None:
-    rows = holdout_rows(project)[:SINGLE_ROWS]
-    batch = holdout_rows(project)[:BATCH_ROWS]
-    with serving(project, tmp_path / "serve.log") as base:
-        with ThreadPoolExecutor(CLIENTS) as clients:
-            singles = list(clients.map(lambda row: http("POST", f"{base}/predict", row), rows))
-            batches = list(clients.map(lambda _: http("POST", f"{base}/predict/batch", {"rows": batch}), range(2)))
+    holdout = holdout_rows(project)
+    rows, batch = holdout[:SINGLE_ROWS], holdout[:BATCH_ROWS]
+    # The clients finish before the server stops (the `with` items close in reverse order).
+    with serving(project, tmp_path / "serve.log") as base, ThreadPoolExecutor(CLIENTS) as clients:
+        singles = list(clients.map(lambda row: http("POST", f"{base}/predict", row), rows))
+        batches = list(clients.map(lambda _: http("POST", f"{base}/predict/batch", {"rows": batch}), range(2)))
     answers = singles + batches
     assert all(status == 200 for status, _ in answers), answers
 
