@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 from upgrade_helpers import STEPS, commit_all, fresh_render, scaffold, upgrade
 
-from mlops_ladder.dependency_merge import merge_pyproject
+from mlops_ladder.dependency_merge import carry_requirements, merge_pyproject
+from mlops_ladder.templates import templates_dir
 
 BASE = """[project]
 name = "demo"
@@ -73,3 +76,50 @@ def test_upgrade_keeps_a_dependency_the_team_added(tmp_path):
     assert '"lightgbm>=4"' in merged
     fresh = fresh_render(tmp_path, step[1])["pyproject.toml"].decode()
     assert merged.replace('  "lightgbm>=4",\n', "", 1) == fresh
+
+
+REQUIREMENTS = """# pinned
+scikit-learn==1.9.1
+pandas==3.0.6
+"""
+
+
+def test_requirements_the_team_added_are_carried_into_pyproject():
+    ours = REQUIREMENTS + "lightgbm==4.6.0  # boosting\n--extra-index-url https://example.org/simple\n\nPandas==3.0.6\n"
+    text, carried = carry_requirements(REQUIREMENTS, ours, BASE)
+    assert carried == ["lightgbm==4.6.0"]
+    assert '"lightgbm==4.6.0"' in text and "# the runtime stack" in text
+    assert text.count("pandas") == 1  # already listed by pyproject.toml: it keeps its own requirement
+
+
+def test_nothing_is_carried_when_the_team_only_repinned():
+    ours = REQUIREMENTS.replace("pandas==3.0.6", "pandas==3.0.5")
+    text, carried = carry_requirements(REQUIREMENTS, ours, BASE)
+    assert carried == [] and text == BASE
+
+
+def has_requirements_file(level: int) -> bool:
+    return (templates_dir() / f"level{level}" / "requirements.txt").exists()
+
+
+REQUIREMENTS_STEPS = [step for step in STEPS if has_requirements_file(step[0]) and not has_requirements_file(step[1])]
+
+
+@pytest.mark.skipif(not REQUIREMENTS_STEPS, reason="needs a step from requirements.txt to pyproject.toml")
+def test_upgrade_carries_a_requirement_the_team_added_into_pyproject(tmp_path):
+    step = REQUIREMENTS_STEPS[0]
+    project = scaffold(tmp_path, step[0])
+    with (project / "requirements.txt").open("a") as requirements:
+        requirements.write("lightgbm==4.6.0\n")
+    commit_all(project, "We need LightGBM")
+    result = upgrade(project)
+    assert result.exit_code == 0, result.output
+    assert "carried (1)" in result.output and "lightgbm==4.6.0" in result.output
+    merged = (project / "pyproject.toml").read_text()
+    assert '"lightgbm==4.6.0"' in merged
+    fresh = fresh_render(tmp_path, step[1])["pyproject.toml"].decode()
+    assert tomllib.loads(merged)["project"]["dependencies"] == [
+        *tomllib.loads(fresh)["project"]["dependencies"],
+        "lightgbm==4.6.0",
+    ]
+    assert "lightgbm==4.6.0" in (project / "requirements.txt").read_text()  # kept: the team changed it

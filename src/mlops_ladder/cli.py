@@ -180,6 +180,12 @@ def _print_upgrade(result) -> None:
                 for changed in sorted(paths):
                     console.print(f"    {changed}", highlight=False, markup=False)
         console.print(f"  left alone: {step.left_alone} file(s) only you changed")
+        if step.carried:
+            console.print(
+                f"  [bold]carried[/] ({len(step.carried)}): you added them to requirements.txt; now in pyproject.toml"
+            )
+            for requirement in step.carried:
+                console.print(f"    {requirement}", highlight=False, markup=False)
     last = result.steps[-1]
     if result.conflicts:
         console.print(

@@ -4,6 +4,9 @@ A line-based merge conflicts whenever the team and the next level both append to
 which is what nearly every upgrade does. So the dependency arrays are merged by package name first
 (added, removed and re-pinned requirements of the team applied to the next level's array, its
 comments kept), then the rest of the file is merged by lines as usual.
+
+Level 1 lists its dependencies in requirements.txt and level 2 in pyproject.toml, so requirements
+the team added to requirements.txt are carried into pyproject.toml's dependencies on that step.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from tomlkit.items import Array
 from mlops_ladder.gitrepo import merge_texts
 
 PYPROJECT = "pyproject.toml"
+REQUIREMENTS = "requirements.txt"
 
 
 def merge_pyproject(base: str, ours: str, theirs: str) -> str | None:
@@ -33,6 +37,31 @@ def merge_pyproject(base: str, ours: str, theirs: str) -> str | None:
         _set(our_doc, path, merged)
         _set(base_doc, path, their_array)
     return merge_texts(tomlkit.dumps(base_doc), tomlkit.dumps(our_doc), theirs)
+
+
+def carry_requirements(base: str, ours: str, pyproject: str) -> tuple[str, list[str]]:
+    """pyproject.toml with the requirements the team added to requirements.txt, and those requirements.
+
+    Only additions move: a package pyproject.toml already lists keeps its own requirement.
+    """
+    old = _requirement_lines(base)
+    doc = tomlkit.parse(pyproject)
+    dependencies = doc["project"]["dependencies"]
+    present = _by_name(dependencies)
+    carried = [line for name, line in _requirement_lines(ours).items() if name not in old and name not in present]
+    for requirement in carried:
+        dependencies.append(requirement)
+    return tomlkit.dumps(doc), carried
+
+
+def _requirement_lines(text: str) -> dict[str, str]:
+    """A requirements file's requirements by package name, without comments, blank lines or pip options."""
+    found = {}
+    for line in text.splitlines():
+        requirement = line.split(" #", 1)[0].strip()
+        if requirement and not requirement.startswith(("#", "-")):
+            found[_name(requirement)] = requirement
+    return found
 
 
 def _dependency_arrays(doc) -> list[tuple[str, ...]]:

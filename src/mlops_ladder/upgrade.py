@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_ladder.answers import ANSWERS_FILE, check_level, read_answers
-from mlops_ladder.dependency_merge import PYPROJECT, merge_pyproject
+from mlops_ladder.dependency_merge import PYPROJECT, REQUIREMENTS, carry_requirements, merge_pyproject
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, GitError, require_git
 from mlops_ladder.levels import HIGHEST, all_levels
@@ -57,6 +57,7 @@ class StepResult:
     changes: list[FileChange] = field(default_factory=list)
     left_alone: int = 0
     commit: str | None = None
+    carried: list[str] = field(default_factory=list)  # requirements.txt additions moved to pyproject.toml
 
     @property
     def conflicts(self) -> list[str]:
@@ -235,6 +236,7 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
             result.changes.append(FileChange(path, _action(status, user_changes.get(path))))
     result.left_alone = len(set(user_changes) - set(template_changes))
     if not conflicts:
+        result.carried = _carry_requirements(git, base, result)
         git.run("commit", "--quiet", "--no-verify", "--no-edit")
         result.commit = git.run("rev-parse", "HEAD")
     return result
@@ -275,6 +277,20 @@ def _merge_dependencies(git: Git) -> bool:
     (git.cwd / PYPROJECT).write_text(merged, encoding="utf-8")
     git.run("add", "--", PYPROJECT)
     return True
+
+
+def _carry_requirements(git: Git, base: str, result: StepResult) -> list[str]:
+    """When the next level drops a requirements.txt the team changed, move their additions to pyproject.toml."""
+    pyproject = git.cwd / PYPROJECT
+    if FileChange(REQUIREMENTS, "kept") not in result.changes or not pyproject.exists():
+        return []
+    base_requirements = git.run("show", f"{base}:{REQUIREMENTS}", strip=False)
+    our_requirements = (git.cwd / REQUIREMENTS).read_text(encoding="utf-8")
+    text, carried = carry_requirements(base_requirements, our_requirements, pyproject.read_text(encoding="utf-8"))
+    if carried:
+        pyproject.write_text(text, encoding="utf-8")
+        git.run("add", "--", PYPROJECT)
+    return carried
 
 
 def _name_status(git: Git, old: str, new: str) -> dict[str, str]:
