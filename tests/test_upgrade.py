@@ -242,7 +242,7 @@ def test_dry_run_of_an_adoption_changes_nothing(tmp_path, step):
     before = state(project)
     result = upgrade(project, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Would upgrade" in result.output
+    assert "Would upgrade" in result.output and "would be recorded as the base" in " ".join(result.output.split())
     assert state(project) == before
 
 

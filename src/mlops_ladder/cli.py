@@ -166,9 +166,10 @@ def _print_upgrade(result) -> None:
 
     verb = "Would upgrade" if result.dry_run else "Upgraded"
     if result.adopted:
+        recorded = "would be recorded" if result.dry_run else "is recorded"
         console.print(
             f"No pristine rendering in the project's history (plain `copier copy`, or squashed history): "
-            f"level {result.steps[0].from_level} as rendered today is recorded as the base, so wherever "
+            f"level {result.steps[0].from_level} as rendered today {recorded} as the base, so wherever "
             "your files differ from it, that counts as your edit and is kept."
         )
     for step in result.steps:
