@@ -10,22 +10,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import promotion, registry
 from .config import Params, UserError, load_params
-from .evaluate import evaluate_run
-from .lineage import walk_back
-from .predict import predict_csv
-from .tracking import tracking_uri
-from .train import TrainResult, train
 
+# Each command imports what it uses when it runs: MLflow alone takes about a second to import,
+# and `monitor`, which a scheduler may run often, does not need it (nor does `--help`).
 if TYPE_CHECKING:
     from .pipeline import PipelineResult
+    from .promotion import Decision
+    from .train import TrainResult
 
 COMMAND = f"python -m {__package__}"
 
 
 def train_command(args: argparse.Namespace) -> int:
     """Train once, log the run to MLflow and register the model as the challenger."""
+    from . import registry
+    from .train import train
+
     params = load_params(args.params)
     result = train(params)
     report_training(params, result)
@@ -37,6 +38,8 @@ def train_command(args: argparse.Namespace) -> int:
 
 def promote_command(args: argparse.Namespace) -> int:
     """Run the promotion gate on the current challenger."""
+    from . import promotion
+
     params = load_params(args.params)
     try:
         decision = promotion.promote(params)
@@ -68,6 +71,8 @@ def run_pipeline(params: Params) -> PipelineResult:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Score a logged model (the latest run's by default) on the held-out data."""
+    from .evaluate import evaluate_run
+
     params = load_params(args.params)
     result = evaluate_run(params, args.run_id)
     print(f"Evaluated run {result.run_id} on the held-out data")
@@ -79,6 +84,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def predict_command(args: argparse.Namespace) -> int:
     """Score the rows of a CSV file with a logged model (the latest run's by default)."""
+    from .predict import predict_csv
+
     params = load_params(args.params)
     result = predict_csv(params, args.input, args.output, args.run_id)
     print(f"Scored {result.rows} rows with the model of run {result.run_id}")
@@ -88,6 +95,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Run the whole pipeline, show where the champion came from, then say how to serve it."""
+    from .lineage import walk_back
+
     params = load_params(args.params)
     result = run_pipeline(params)
     report_training(params, result.trained)
@@ -129,6 +138,8 @@ def monitor_command(args: argparse.Namespace) -> int:
 
 def lineage_command(args: argparse.Namespace) -> int:
     """Walk back from a model version (the champion by default) to its run, data and code."""
+    from .lineage import walk_back
+
     params = load_params(args.params)
     try:
         lineage = walk_back(params, args.version)
@@ -140,6 +151,8 @@ def lineage_command(args: argparse.Namespace) -> int:
 
 def ui_command(args: argparse.Namespace) -> int:
     """Start the MLflow UI on this project's tracking store (127.0.0.1, PORT overrides 5000)."""
+    from .tracking import tracking_uri
+
     uri = tracking_uri(load_params(args.params))
     if uri.startswith(("http://", "https://")):
         print(f"Runs are tracked on the server {uri}: open it in a browser.")
@@ -156,6 +169,8 @@ def ui_command(args: argparse.Namespace) -> int:
 
 
 def report_training(params: Params, result: TrainResult) -> None:
+    from .tracking import tracking_uri
+
     print(f"Trained run {result.run_id} (data fingerprint {result.fingerprint[:12]})")
     print(f"Tracking store: {tracking_uri(params)}")
     print_metrics(result.metrics, params.metric)
@@ -167,7 +182,7 @@ def print_metrics(metrics: dict[str, float], primary: str) -> None:
         print(f"  {name:<9} {value:.4f}{marker}")
 
 
-def print_decision(decision: promotion.Decision) -> None:
+def print_decision(decision: Decision) -> None:
     version = decision.challenger_version
     if decision.promoted:
         print(f"Gate: version {version} is the champion now ({decision.reason})")
