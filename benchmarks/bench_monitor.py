@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_serving import PACKAGE, holdout_rows, render_and_train
+from bench_serving import PACKAGE, holdout_rows, render_and_train, run
 from timing import alternate, report
 
 BARE_SCRIPT = """
@@ -70,21 +69,7 @@ log.close()
 def fill_prediction_log(project: Path, env: dict[str, str], count: int) -> None:
     """Write `count` holdout rows into the project's prediction log, the way the service does."""
     rows = holdout_rows(project, env)
-    subprocess.run(
-        [sys.executable, "-c", FILL_LOG.format(package=PACKAGE), str(count)],
-        input=json.dumps(rows),
-        cwd=project,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def run_in(project: Path, env: dict[str, str], *command: str, allowed: tuple[int, ...] = (0,)) -> None:
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
-    if result.returncode not in allowed:
-        sys.exit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    run([sys.executable, "-c", FILL_LOG.format(package=PACKAGE), str(count)], project, env, input=json.dumps(rows))
 
 
 def no_setup(_round: int) -> None:
@@ -99,13 +84,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
         project, env = render_and_train(Path(tmp), None)
         fill_prediction_log(project, env, args.rows)
-        monitor = (sys.executable, "-m", PACKAGE, "monitor")
-        bare = (sys.executable, "-c", BARE_SCRIPT, str(args.rows))
+        monitor = [sys.executable, "-m", PACKAGE, "monitor"]
+        bare = [sys.executable, "-c", BARE_SCRIPT, str(args.rows)]
         samples = alternate(
             {
                 # monitor exits 1 when it detects drift: a verdict, not a failure
-                "monitor command": (no_setup, lambda _: run_in(project, env, *monitor, allowed=(0, 1))),
-                "bare Evidently script": (no_setup, lambda _: run_in(project, env, *bare)),
+                "monitor command": (no_setup, lambda _: run(monitor, project, env, allowed=(0, 1))),
+                "bare Evidently script": (no_setup, lambda _: run(bare, project, env)),
             },
             args.rounds,
         )

@@ -61,10 +61,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+def run(
+    command: list[str], cwd: Path, env: dict[str, str], input: str | None = None, allowed: tuple[int, ...] = (0,)
+) -> str:
+    """Run a command in the project; its stdout, or stop the benchmark with its output."""
+    result = subprocess.run(command, cwd=cwd, env=env, input=input, capture_output=True, text=True)
+    if result.returncode not in allowed:
+        sys.exit(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
 
 
 def render_and_train(folder: Path, n_estimators: int | None) -> tuple[Path, dict[str, str]]:
@@ -188,16 +192,8 @@ with warnings.catch_warnings():
     single_filter = measure()
 print(json.dumps({{"default": default, "single_filter": single_filter}}))
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        input=json.dumps(rows),
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    output = run([sys.executable, "-c", code], project, env, input=json.dumps(rows))
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -308,10 +304,7 @@ def holdout_rows(project: Path, env: dict[str, str]) -> list[dict]:
         f"from {PACKAGE}.promotion import load_holdout\n"
         "print(load_holdout(load_params()).x.to_json(orient='records'))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(result.stderr[-3000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(run([sys.executable, "-c", code], project, env).strip().splitlines()[-1])
 
 
 def check_same_predictions(ours: Server, theirs: Server, rows: list[dict]) -> None:
