@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from upgrade_helpers import STEPS, commit_all, fresh_render, scaffold, upgrade
+from upgrade_helpers import STEPS, commit_all, fresh_render, level_diff, replace_line, scaffold, team_line, upgrade
 
 from mlops_ladder.dependency_merge import carry_requirements, merge_pyproject
 from mlops_ladder.templates import templates_dir
@@ -123,3 +123,21 @@ def test_upgrade_carries_a_requirement_the_team_added_into_pyproject(tmp_path):
         "lightgbm==4.6.0",
     ]
     assert "lightgbm==4.6.0" in (project / "requirements.txt").read_text()  # kept: the team changed it
+
+
+@pytest.mark.skipif(not REQUIREMENTS_STEPS, reason="needs a step from requirements.txt to pyproject.toml")
+def test_a_requirement_is_carried_even_when_another_file_conflicts(tmp_path):
+    step = REQUIREMENTS_STEPS[0]
+    contested = level_diff(tmp_path, step).contested_line()
+    if contested is None:
+        pytest.skip(f"level {step[1]} rewrites no line of a file level {step[0]} has")
+    path, index = contested
+    project = scaffold(tmp_path, step[0])
+    with (project / "requirements.txt").open("a") as requirements:
+        requirements.write("lightgbm==4.6.0\n")
+    replace_line(project, path, index, team_line(path))
+    commit_all(project, "We need LightGBM; and our own line")
+    result = upgrade(project)
+    assert result.exit_code == 1, result.output
+    assert path in result.output and "carried (1)" in result.output
+    assert '"lightgbm==4.6.0"' in (project / "pyproject.toml").read_text()

@@ -235,8 +235,9 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
         elif path not in settled:
             result.changes.append(FileChange(path, _action(status, user_changes.get(path))))
     result.left_alone = len(set(user_changes) - set(template_changes))
-    if not conflicts:
+    if PYPROJECT not in conflicts:  # also when other files conflict: the team commits what is staged
         result.carried = _carry_requirements(git, base, result)
+    if not conflicts:
         git.run("commit", "--quiet", "--no-verify", "--no-edit")
         result.commit = git.run("rev-parse", "HEAD")
     return result
