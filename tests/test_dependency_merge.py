@@ -26,9 +26,9 @@ dependencies = [
 dev = ["pytest>=8"]
 """
 
-THEIRS = BASE.replace('  "pyyaml>=6",\n]', '  "pyyaml>=6",\n  # serving arrives at this level\n  "fastapi<0.151",\n]').replace(
-    'dev = ["pytest>=8"]', 'dev = ["pytest>=8", "httpx>=0.27"]'
-)
+THEIRS = BASE.replace(
+    '  "pyyaml>=6",\n]', '  "pyyaml>=6",\n  # serving arrives at this level\n  "fastapi<0.151",\n]'
+).replace('dev = ["pytest>=8"]', 'dev = ["pytest>=8", "httpx>=0.27"]')
 
 
 def with_dependency(text: str, line: str, after: str = '"pyyaml>=6",') -> str:

@@ -81,7 +81,25 @@ def carry_requirements(base: str, ours: str, pyproject: str) -> Carry:
         result.carried.append(str(requirement))
     if additions:
         result.text = add_dependencies(pyproject, additions)
+    if any(Requirement(entry.requirement).url for entry in additions):
+        result.text = _allow_direct_references(result.text)
     return result
+
+
+def _allow_direct_references(pyproject: str) -> str:
+    """Let hatchling build a project whose dependencies include `name @ URL` (it refuses them by default)."""
+    doc = tomlkit.parse(pyproject)
+    if doc.get("build-system", {}).get("build-backend") != "hatchling.build":
+        return pyproject
+    hatch = doc.setdefault("tool", tomlkit.table(is_super_table=True)).setdefault(
+        "hatch", tomlkit.table(is_super_table=True)
+    )
+    metadata = hatch.setdefault("metadata", tomlkit.table())
+    if metadata.get("allow-direct-references") is not True:
+        metadata.add(tomlkit.comment("hatchling builds a project with `name @ URL` dependencies only when told to"))
+        metadata.add("allow-direct-references", True)
+        metadata.add(tomlkit.nl())
+    return tomlkit.dumps(doc)
 
 
 def _why_not_added(key: str, present: dict[str, str]) -> str:
