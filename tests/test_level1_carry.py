@@ -15,7 +15,7 @@ import pytest
 import tomlkit
 import yaml
 from packaging.requirements import Requirement
-from upgrade_helpers import commit_all, fresh_render, git, scaffold, upgrade
+from upgrade_helpers import commit_all, fresh_render, git, level_diff, replace_line, scaffold, team_line, upgrade
 
 from mlops_ladder.dependency_merge import read_listing
 from mlops_ladder.level1_carry import LEVEL1_HOMES, carry_params, moved_code, set_yaml_value
@@ -307,8 +307,11 @@ def test_upgrade_1_to_2_carries_the_teams_tuning_and_requirements(tmp_path):
         requirements.write("-r extra-requirements.txt\n")
     commit_all(project, "Tuned the forest; our own requirements")
 
-    dry = upgrade(project, "--dry-run")
-    assert dry.exit_code == 0, dry.output
+    printed = upgrade(project, "--dry-run")
+    assert printed.exit_code == 0, printed.output
+    assert (
+        "carried (2)" in printed.output and "acme-utils @ git+https://github.com/acme/utils.git@v1.2" in printed.output
+    )
     result = upgrade_project(project)
     assert result.conflicts == [] and git(project, "status", "--porcelain") == ""
     step = result.steps[0]
@@ -342,3 +345,23 @@ def test_upgrade_1_to_2_carries_the_teams_tuning_and_requirements(tmp_path):
         text=True,
     )
     assert loaded.stdout.split() == ["300", "7"], loaded.stderr
+
+
+def test_requirements_and_settings_are_carried_even_when_another_file_conflicts(tmp_path):
+    """Staged with the rest of the merge, so the team's `git add -A && git commit` after resolving keeps them."""
+    contested = level_diff(tmp_path, (1, 2)).contested_line()
+    if contested is None:
+        pytest.skip("level 2 rewrites no line of a file level 1 has")
+    path, index = contested
+    project = scaffold(tmp_path, 1)
+    with (project / "requirements.txt").open("a") as requirements:
+        requirements.write("lightgbm==4.6.0\n")
+    train = (project / "train.py").read_text()
+    (project / "train.py").write_text(tune(train, "RandomForestClassifier", n_estimators=300))
+    replace_line(project, path, index, team_line(path))
+    commit_all(project, "We need LightGBM and more trees; and our own line")
+    result = upgrade(project)
+    assert result.exit_code == 1, result.output
+    assert path in result.output and "carried (1)" in result.output
+    assert '"lightgbm==4.6.0"' in git(project, "show", ":pyproject.toml")  # staged
+    assert yaml.safe_load(git(project, "show", ":params.yaml"))["model"]["n_estimators"] == 300

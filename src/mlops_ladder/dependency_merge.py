@@ -63,6 +63,15 @@ class Entry:
 
 
 @dataclass
+class Listing:
+    """A dependency array as entries, the comment lines after its last entry, and its indent."""
+
+    entries: list[Entry]
+    trailing: list[str]
+    indent: str = DEFAULT_INDENT
+
+
+@dataclass
 class PyprojectMerge:
     text: str  # holds conflict markers when `conflicted`
     packages: list[PackageOutcome] = field(default_factory=list)
@@ -125,15 +134,6 @@ def same_requirement(first: str, second: str) -> bool:
         return first.strip() == second.strip()
 
 
-@dataclass
-class Listing:
-    """A dependency array as entries, the comment lines after its last entry, and its indent."""
-
-    entries: list[Entry]
-    trailing: list[str]
-    indent: str = DEFAULT_INDENT
-
-
 def read_listing(array: Array | None) -> Listing:
     """An array's requirements with their comments, the comments after the last one, and its indent.
 
@@ -185,7 +185,9 @@ def _merge_array(
     return merged, outcomes
 
 
-def _apply(merged: Listing, key: str, before: Entry | None, ours: Entry, theirs: Entry | None, previous, label):
+def _apply(
+    merged: Listing, key: str, before: Entry | None, ours: Entry, theirs: Entry | None, previous: str | None, label: str
+) -> PackageOutcome | None:
     """Apply one of the team's entries to `merged`; the outcome, or None when they did not touch it."""
     outcome = PackageOutcome(key, "", ours.requirement, theirs.requirement if theirs else None, label)
     if before is not None and (before.requirement, before.comment) == (ours.requirement, ours.comment):
