@@ -22,13 +22,21 @@ class Git:
         self.cwd = cwd
         self._identity_args: list[str] | None = None
 
-    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None, strip: bool = True) -> str:
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        strip: bool = True,
+        input: str | None = None,
+    ) -> str:
         result = subprocess.run(
             ["git", *self._identity(), *args],
             cwd=self.cwd,
             capture_output=True,
             text=True,
             env={**os.environ, **(env or {})},
+            input=input,
         )
         if check and result.returncode != 0:
             raise GitError(f"git {' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")

@@ -22,12 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from mlops_ladder.answers import ANSWERS_FILE, check_level, read_answers
-from mlops_ladder.dependency_merge import PYPROJECT, REQUIREMENTS, carry_requirements, merge_pyproject
+from mlops_ladder.dependency_merge import PYPROJECT, PackageOutcome, merge_pyproject
 from mlops_ladder.errors import LadderError
-from mlops_ladder.gitrepo import Git, GitError, require_git
+from mlops_ladder.gitrepo import Git, require_git
+from mlops_ladder.level1_carry import PARAMS, TRAIN_SCRIPT, Moved, NotCarried, carry_params, moved_code
 from mlops_ladder.levels import HIGHEST, all_levels
 from mlops_ladder.render import known_answers, render_level
+from mlops_ladder.requirements_carry import REQUIREMENTS, carry_requirements
 from mlops_ladder.scaffold import PRISTINE_BRANCH, PRISTINE_TRAILER, pristine_message
 
 # What happened to each file, in the order the summary lists them.
@@ -58,6 +62,10 @@ class StepResult:
     left_alone: int = 0
     commit: str | None = None
     carried: list[str] = field(default_factory=list)  # requirements.txt additions moved to pyproject.toml
+    carried_params: list[str] = field(default_factory=list)  # train.py settings moved to params.yaml
+    not_carried: list[NotCarried] = field(default_factory=list)  # what stayed behind, why, and where it belongs
+    moved: list[Moved] = field(default_factory=list)  # changed files the next level no longer runs, and their new home
+    dependencies: list[PackageOutcome] = field(default_factory=list)  # what the merge did to each package you touched
 
     @property
     def conflicts(self) -> list[str]:
@@ -226,8 +234,8 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
     message = f"Upgrade from level {level} to level {level + 1} with mlops-ladder"
     git.run("merge", "--no-ff", "--no-commit", "--no-verify", "-m", message, theirs, check=False)
     conflicts = _settle_deletions(git, result)
-    if PYPROJECT in conflicts and _merge_dependencies(git):
-        conflicts.remove(PYPROJECT)
+    if template_changes.get(PYPROJECT) == user_changes.get(PYPROJECT) == "M":
+        _merge_dependencies(git, base, theirs, result, conflicts)
     settled = {change.path for change in result.changes}
     for path, status in template_changes.items():
         if path in conflicts:
@@ -236,7 +244,9 @@ def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
             result.changes.append(FileChange(path, _action(status, user_changes.get(path))))
     result.left_alone = len(set(user_changes) - set(template_changes))
     if PYPROJECT not in conflicts:  # also when other files conflict: the team commits what is staged
-        result.carried = _carry_requirements(git, base, result)
+        _carry_requirements(git, base, result)
+    if PARAMS not in conflicts:
+        _carry_params(git, base, result)
     if not conflicts:
         git.run("commit", "--quiet", "--no-verify", "--no-edit")
         result.commit = git.run("rev-parse", "HEAD")
@@ -266,32 +276,65 @@ def _settle_deletions(git: Git, result: StepResult) -> set[str]:
     return conflicts
 
 
-def _merge_dependencies(git: Git) -> bool:
-    """Resolve a pyproject.toml conflict that only dependency lists caused; True when resolved."""
-    try:
-        base, ours, theirs = (git.run("show", f":{stage}:{PYPROJECT}", strip=False) for stage in (1, 2, 3))
-    except GitError:  # added on both sides: no base to merge from
-        return False
-    merged = merge_pyproject(base, ours, theirs)
-    if merged is None:
-        return False
-    (git.cwd / PYPROJECT).write_text(merged, encoding="utf-8")
-    git.run("add", "--", PYPROJECT)
-    return True
+def _merge_dependencies(git: Git, base: str, theirs: str, result: StepResult, conflicts: set[str]) -> None:
+    """Merge pyproject.toml's dependency lists by package, whether or not git's line merge conflicted.
+
+    A clean line merge can still hold two requirements for one package. Where both sides set a
+    version for the same package differently, the file gets markers around that entry and stays a
+    git conflict; otherwise the merged file is staged.
+    """
+    texts = [git.run("show", f"{commit}:{PYPROJECT}", strip=False) for commit in (base, "HEAD", theirs)]
+    merged = merge_pyproject(*texts, label=f"level {result.to_level}")
+    if merged is None:  # lines outside the dependency lists conflict: git's own merge stands
+        return
+    (git.cwd / PYPROJECT).write_text(merged.text, encoding="utf-8")
+    result.dependencies = merged.packages
+    if not merged.conflicted:
+        git.run("add", "--", PYPROJECT)
+        conflicts.discard(PYPROJECT)
+    elif PYPROJECT not in conflicts:  # git merged the lines cleanly: record the file as unmerged again
+        stages = "".join(
+            f"100644 {git.run('rev-parse', f'{commit}:{PYPROJECT}')} {stage}\t{PYPROJECT}\n"
+            for stage, commit in ((1, base), (2, "HEAD"), (3, theirs))
+        )
+        git.run("update-index", "--index-info", input=f"0 {'0' * 40}\t{PYPROJECT}\n{stages}")
+        conflicts.add(PYPROJECT)
 
 
-def _carry_requirements(git: Git, base: str, result: StepResult) -> list[str]:
+def _carry_requirements(git: Git, base: str, result: StepResult) -> None:
     """When the next level drops a requirements.txt the team changed, move their additions to pyproject.toml."""
     pyproject = git.cwd / PYPROJECT
     if FileChange(REQUIREMENTS, "kept") not in result.changes or not pyproject.exists():
-        return []
+        return
     base_requirements = git.run("show", f"{base}:{REQUIREMENTS}", strip=False)
     our_requirements = (git.cwd / REQUIREMENTS).read_text(encoding="utf-8")
-    text, carried = carry_requirements(base_requirements, our_requirements, pyproject.read_text(encoding="utf-8"))
-    if carried:
-        pyproject.write_text(text, encoding="utf-8")
+    carry = carry_requirements(base_requirements, our_requirements, pyproject.read_text(encoding="utf-8"))
+    result.carried, result.not_carried = carry.carried, result.not_carried + carry.not_carried
+    if carry.carried:
+        pyproject.write_text(carry.text, encoding="utf-8")
         git.run("add", "--", PYPROJECT)
-    return carried
+
+
+def _carry_params(git: Git, base: str, result: StepResult) -> None:
+    """When the next level stops running level 1's scripts, move the settings the team changed in train.py
+    to params.yaml, and say where the code of each changed script lives now."""
+    kept = [change.path for change in result.changes if change.action == "kept"]
+    answers = yaml.safe_load(git.run("show", f"{base}:{ANSWERS_FILE}"))  # the pristine one: never conflicted
+    result.moved = moved_code(kept, answers["package_name"]) if result.from_level == 1 else []
+    params = git.cwd / PARAMS
+    if TRAIN_SCRIPT not in kept or not params.exists():
+        return
+    carry = carry_params(
+        git.run("show", f"{base}:{TRAIN_SCRIPT}", strip=False),
+        (git.cwd / TRAIN_SCRIPT).read_text(encoding="utf-8"),
+        params.read_text(encoding="utf-8"),
+        package=answers["package_name"],
+        task=answers["task"],
+    )
+    result.carried_params, result.not_carried = carry.carried, result.not_carried + carry.not_carried
+    if carry.carried:
+        params.write_text(carry.text, encoding="utf-8")
+        git.run("add", "--", PARAMS)
 
 
 def _name_status(git: Git, old: str, new: str) -> dict[str, str]:
