@@ -102,8 +102,7 @@ def new(
 ) -> None:
     """Create a working ML project at a maturity level, as a git repository ready to upgrade.
 
-    With [bold]--data dataset=csv --data csv_path=FILE[/], the CSV is checked, copied into the project as
-    data/<file name> and committed after the scaffold commit.
+    With [bold]--data dataset=csv --data csv_path=FILE[/], the CSV is checked and copied into data/.
 
     Example: [bold]mlops-ladder new churn-model --level 2 --data task=classification[/]
     """
@@ -124,7 +123,7 @@ def _print_created(result: dict[str, object]) -> None:
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
     if result.get("data"):
         source, copy = result["data"]
-        console.print(f"Training data: {copy} (copied from {source}, committed).", highlight=False, markup=False)
+        console.print(f"Training data: {copy} (copied from {source}, committed).", markup=False, soft_wrap=True)
     console.print(
         f"Next: cd {result['path']} and follow its README.md"
         + (" (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`).")
