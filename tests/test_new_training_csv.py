@@ -207,3 +207,18 @@ def test_a_csv_named_like_a_template_file_in_data_is_refused(tmp_path, monkeypat
     assert "already has a file data/churn.csv" in " ".join(result.output.split())
     assert "Rename your CSV" in result.output
     assert not (tmp_path / "p").exists()
+
+
+def test_a_csv_project_upgrades_keeping_its_data(tmp_path):
+    """The data commit sits on top of the pristine scaffold, so upgrade sees it as the team's own file."""
+    source = write_good_csv(tmp_path / "source")
+    project = tmp_path / "churn"
+    args = ["-d", "dataset=csv", "-d", f"csv_path={source}", "-d", "target_column=churned"]
+    assert invoke("new", str(project), "--level", "1", "--defaults", *args).exit_code == 0
+    result = invoke("upgrade", str(project))
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["level"], answers["csv_path"]) == (2, "data/churn.csv")
+    assert (project / "data" / "churn.csv").read_bytes() == source.read_bytes()
+    assert "data/churn.csv" in (project / "params.yaml").read_text()
+    assert git(project, "status", "--porcelain") == ""
