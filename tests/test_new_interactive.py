@@ -118,3 +118,34 @@ def test_the_level_prompt_offers_exactly_the_built_levels(tmp_path):
     assert sorted(offered) == built_levels()
     assert not re.search(r"\d\s*-\s*\d", prompt), "no hand-written range of levels"
     assert not (tmp_path / "churn").exists()
+
+
+def test_a_refused_csv_is_explained_and_its_questions_asked_again(tmp_path):
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "header-only.csv").write_text("petal_width,species\n")
+    rows = [f"{row / 10},{('setosa', 'versicolor')[row % 2]}" for row in range(20)]
+    (tmp_path / "input" / "iris.csv").write_text("petal_width,species\n" + "\n".join(rows) + "\n")
+    child = spawn(tmp_path, "iris", "--level", "1")
+    accept_defaults(child, "Project name", "Python package name", "One line", "Author", "Python version", "Kind of")
+    child.expect("diabetes is a regression dataset")
+    child.send(DOWN + DOWN + "\r")  # csv
+    child.expect("Path to the CSV file")
+    child.send(CLEAR_LINE + "input/header-only.csv\r")
+    child.expect("column to predict")
+    child.send(CLEAR_LINE + "species\r")
+    accept_defaults(child, "Metric")
+    child.expect("has a header line but no data rows")
+    child.expect("Asking again")
+    accept_defaults(child, "Kind of", "Training data")  # the last answers are offered: classification, csv
+    child.expect("Path to the CSV file")
+    child.send(CLEAR_LINE + "input/iris.csv\r")
+    accept_defaults(child, "column to predict", "Metric")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, screen(child)
+    answers = yaml.safe_load((tmp_path / "iris" / ".copier-answers.yml").read_text())
+    assert (answers["csv_path"], answers["target_column"], answers["project_name"]) == (
+        "data/iris.csv",
+        "species",
+        "iris",
+    )

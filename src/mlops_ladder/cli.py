@@ -111,7 +111,13 @@ def new(
     answers = parse_data(data or [], data_file, level)
     interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
-        result = new_project(path, answers, interactive=True, step=lambda text: console.print(f"[dim]{text}...[/]"))
+        result = new_project(
+            path,
+            answers,
+            interactive=True,
+            step=lambda text: console.print(f"[dim]{text}...[/]"),
+            refused=lambda error: print_error(error.problem, f"[bold]Fix:[/] {error.fix} Asking again:"),
+        )
     else:
         with console.status("Scaffolding...") as status:
             result = new_project(path, answers, step=lambda text: status.update(f"{text}..."))

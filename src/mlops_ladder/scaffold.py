@@ -21,6 +21,8 @@ PRISTINE_BRANCH = "mlops-ladder/pristine"
 PRISTINE_TRAILER = "Mlops-Ladder-Pristine"
 # Where `new` puts the user's CSV inside the project; the answers record `data/<file name>`.
 DATA_FOLDER = "data"
+# The questions asked again when the CSV they point to is refused (the task may be what is wrong).
+DATA_QUESTIONS = ("task", "dataset", "csv_path", "target_column", "primary_metric")
 
 
 def pristine_message(level: int, summary: str) -> str:
@@ -32,8 +34,11 @@ def new_project(
     data: dict[str, object],
     interactive: bool = False,
     step: Callable[[str], None] = lambda _: None,
+    refused: Callable[[LadderError], None] | None = None,
 ) -> dict[str, object]:
     """Render the project into a staging folder beside `target`, then move it into place.
+
+    Interactively, a CSV the checks refuse is reported with `refused` and its questions asked again.
 
     Nothing appears at `target` unless every step succeeded, Ctrl-C included. A CSV dataset is
     checked, copied into the project as `data/<file name>` and committed right after the pristine
@@ -50,7 +55,7 @@ def new_project(
     try:
         if interactive:
             step("Asking the questions")
-            answers = _asked_answers(answers, suggested, staging)
+            answers = _asked_answers(answers, suggested, staging, refused)
             _check_target(target, _training_data_source(answers))
         data_source = _training_data_source(answers)
         if data_source:
@@ -59,9 +64,8 @@ def new_project(
         # Always rendered from answers alone, as `upgrade` renders it again to verify and merge.
         render_level(staging, answers, suggested=suggested)
         level = _rendered_level(staging)
-        if data_source:
-            recorded = read_answers(staging)
-            check_training_csv(data_source, str(recorded["target_column"]), str(recorded["task"]))
+        if data_source and not interactive:  # asked answers were checked while asking
+            _check_csv_answers(read_answers(staging), data_source)
         step("Creating the git repository")
         _first_commit(staging, level)
         if data_source:
@@ -76,13 +80,38 @@ def new_project(
     return {"level": level, "path": target, "data": data_source and (data_source, answers["csv_path"])}
 
 
-def _asked_answers(given: dict[str, object], suggested: dict[str, object], staging: Path) -> dict[str, object]:
-    """Ask the questions with Copier's own prompts (which re-ask a refused answer) and return the answers."""
-    scratch = staging / ".asking"
-    render_level(scratch, given, suggested=suggested, interactive=True)
-    recorded = read_answers(scratch)
-    shutil.rmtree(scratch)
-    return known_answers(recorded)
+def _asked_answers(
+    given: dict[str, object],
+    suggested: dict[str, object],
+    staging: Path,
+    refused: Callable[[LadderError], None] | None,
+) -> dict[str, object]:
+    """Ask the questions with Copier's own prompts (which re-ask a refused answer) and return the answers.
+
+    A CSV the checks refuse sends the user back to the data questions, their last answers offered,
+    unless the CSV was given on the command line (then it is refused like any given answer).
+    """
+    fixed, offered = dict(given), dict(suggested)
+    while True:
+        scratch = staging / ".asking"
+        render_level(scratch, fixed, suggested=offered, interactive=True)
+        answers = known_answers(read_answers(scratch))
+        shutil.rmtree(scratch)
+        source = _training_data_source(answers)
+        try:
+            if source:
+                _check_csv_answers(answers, source)
+            return answers
+        except LadderError as error:
+            if refused is None or "csv_path" in given:
+                raise
+            refused(error)
+        fixed = {key: value for key, value in answers.items() if key not in DATA_QUESTIONS or key in given}
+        offered = {**suggested, **{key: answers[key] for key in DATA_QUESTIONS if key in answers}}
+
+
+def _check_csv_answers(answers: dict[str, object], source: Path) -> None:
+    check_training_csv(source, str(answers["target_column"]), str(answers["task"]))
 
 
 def _training_data_source(answers: dict[str, object]) -> Path | None:
