@@ -2,45 +2,67 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import yaml
 
 from mlops_ladder.errors import LadderError
 from mlops_ladder.levels import HIGHEST, LOWEST, all_levels
-from mlops_ladder.names import check_package_name, derive_package_name
+from mlops_ladder.names import NAME_RULE, check_package_name, derive_package_name
 from mlops_ladder.templates import questions
 
 ANSWERS_FILE = ".copier-answers.yml"
 RESTORE_ANSWERS = f"Fix it by hand, or restore a good version from history (`git log -p -- {ANSWERS_FILE}`)."
 
 
-def parse_data(pairs: list[str], data_file: Path | None = None) -> dict[str, object]:
-    """Answers from a YAML file, then `["task=regression", ...]` on top, refusing keys no template asks."""
-    data: dict[str, object] = _read_data_file(data_file) if data_file else {}
+# A data file is often another project's answers: the new project is named after its own folder.
+NAMES_NOT_COPIED = ("project_name", "package_name")
+
+
+def parse_data(pairs: list[str], data_file: Path | None = None, level: int | None = None) -> dict[str, object]:
+    """Answers from a YAML file, then `--data key=value` pairs, then `--level`, refusing keys no template asks."""
+    data: dict[str, object] = read_data_file(data_file) if data_file else {}
+    given: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             raise LadderError(f"--data {pair!r} is not of the form key=value.", "Write it as --data key=value.")
-        data[key] = value
-    known = sorted(name for name, spec in questions().items() if spec.get("type") != "yaml")
+        given[key.strip()] = value
+    if level is not None:
+        if "level" in given and str(given["level"]).strip() != str(level):
+            raise LadderError(
+                f"--level {level} and --data level={given['level']} contradict each other.",
+                "Give the level once, with --level N.",
+            )
+        given["level"] = level
+    data.update(given)
+    known = sorted(name for name, spec in questions().items() if spec.get("when") is not False)
     for key in data:
         if key not in known:
             raise LadderError(f"{key!r} is not a question of the templates.", f"Use one of: {', '.join(known)}.")
     return data
 
 
-def _read_data_file(path: Path) -> dict[str, object]:
+def read_data_file(path: Path) -> dict[str, object]:
+    """Answers from a YAML file, without the names (NAMES_NOT_COPIED) and with its CSV path made usable here.
+
+    A relative `csv_path` in the file is relative to the file's folder: in another project's answers
+    file (`data/churn.csv`) that is the project the file belongs to.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         raise LadderError(f"Cannot read the answers file {path}.", "Check the path given to --data-file.") from None
     except yaml.YAMLError:
         raise LadderError(f"{path} is not valid YAML.", "Write one `question: answer` per line.") from None
     if not isinstance(data, dict):
         raise LadderError(f"{path} does not hold answers.", "Write one `question: answer` per line.")
-    return {key: value for key, value in data.items() if not str(key).startswith("_")}
+    answers = {str(key): value for key, value in data.items() if not str(key).startswith("_")}
+    for key in NAMES_NOT_COPIED:
+        answers.pop(key, None)
+    if isinstance(answers.get("csv_path"), str) and answers["csv_path"].strip():
+        answers["csv_path"] = str(path.parent.resolve() / Path(answers["csv_path"]).expanduser())
+    return answers
 
 
 def check_level(level: int) -> int:
@@ -58,18 +80,23 @@ def check_level(level: int) -> int:
     return level
 
 
-def complete_answers(data: dict[str, object], project_dir: Path) -> dict[str, object]:
-    """Fill the names from the project directory and check everything Copier cannot check itself."""
+def fixed_answers(data: dict[str, object], project_dir: Path, interactive: bool) -> dict[str, object]:
+    """The answers given, checked where the CLI can say more than Copier, before anything is asked or written.
+
+    Everything else (the package name, task/dataset/metric consistency) is left to the templates'
+    own validators, which Copier runs on every route.
+    """
     answers = dict(data)
     if "level" in answers:
         answers["level"] = check_level(_as_int(answers["level"], "level"))
+    if interactive:
+        return answers  # the folder's name is offered as the project name, and every rule re-asks
     answers.setdefault("project_name", project_dir.name)
-    if "package_name" in answers:
-        check_package_name(str(answers["package_name"]))
-    else:
-        answers["package_name"] = derive_package_name(str(answers["project_name"]))
-    if answers.get("dataset") == "csv":
-        answers["csv_path"] = str(_checked_csv(answers))
+    if "package_name" not in answers and derive_package_name(str(answers["project_name"])) is None:
+        raise LadderError(
+            f"No Python package name can be made from the project name {answers['project_name']!r}.",
+            f"Pass one with --data package_name=<name> ({NAME_RULE}), or choose another name.",
+        )
     return answers
 
 
@@ -78,24 +105,6 @@ def _as_int(value: object, key: str) -> int:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise LadderError(f"{key} must be a whole number, not {value!r}.", f"Pass --{key} N.") from None
-
-
-def _checked_csv(answers: dict[str, object]) -> Path:
-    """The CSV must exist and have the target column, or training would fail much later."""
-    if "csv_path" not in answers:
-        raise LadderError("dataset=csv needs the CSV's path.", "Add --data csv_path=<file.csv>.")
-    path = Path(str(answers["csv_path"])).expanduser().resolve()
-    if not path.is_file():
-        raise LadderError(f"The CSV file {path} does not exist.", "Check the path given in --data csv_path.")
-    target = str(answers.get("target_column", questions()["target_column"]["default"]))
-    with path.open(newline="", encoding="utf-8") as file:
-        header = next(csv.reader(file), [])
-    if target not in header:
-        raise LadderError(
-            f"The CSV {path.name} has no column {target!r} (it has: {', '.join(header[:10]) or 'no header'}).",
-            "Pass the column to predict with --data target_column=<column>.",
-        )
-    return path
 
 
 def read_answers(project: Path) -> dict[str, object]:
@@ -129,5 +138,5 @@ def read_answers(project: Path) -> dict[str, object]:
     for key in ("project_name", "package_name"):
         if not isinstance(recorded.get(key), str) or not recorded[key]:
             raise LadderError(f"{ANSWERS_FILE} has no valid {key}.", RESTORE_ANSWERS)
-    check_package_name(recorded["package_name"])
+    check_package_name(recorded["package_name"], RESTORE_ANSWERS)
     return recorded

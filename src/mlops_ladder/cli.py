@@ -16,6 +16,7 @@ from mlops_ladder import __version__
 from mlops_ladder.answers import parse_data
 from mlops_ladder.errors import LadderError
 from mlops_ladder.levels import all_levels, levels_markdown
+from mlops_ladder.templates import questions
 
 console = Console()
 errors = Console(stderr=True)
@@ -73,15 +74,27 @@ def main(
     """Scaffold an ML project at an MLOps maturity level (1-5), and climb one level at a time."""
 
 
+# The levels `new` offers: the `level` question's choices, which a test holds equal to the built templates.
+LEVEL_CHOICES = ", ".join(str(level) for level in questions()["level"]["choices"])
+
+
 @app.command()
 def new(
     path: Annotated[Path, typer.Argument(help="Directory to create; its name is the default project name.")],
-    level: Annotated[int | None, typer.Option("--level", "-l", help="Maturity level 1-5.")] = None,
+    level: Annotated[
+        int | None, typer.Option("--level", "-l", help=f"Maturity level: {LEVEL_CHOICES} (see `mlops-ladder levels`).")
+    ] = None,
     data: Annotated[
         list[str] | None, typer.Option("--data", "-d", help="Answer a template question: key=value (repeatable).")
     ] = None,
     data_file: Annotated[
-        Path | None, typer.Option("--data-file", help="YAML file of answers, e.g. another project's answers file.")
+        Path | None,
+        typer.Option(
+            "--data-file",
+            help="YAML file of answers, e.g. another project's .copier-answers.yml. Its project_name and "
+            "package_name are not copied (the project is named after PATH; set them with --data); a relative "
+            "csv_path in it is read from the file's folder.",
+        ),
     ] = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Take the default for every question not given.")
@@ -89,16 +102,22 @@ def new(
 ) -> None:
     """Create a working ML project at a maturity level, as a git repository ready to upgrade.
 
+    With [bold]--data dataset=csv --data csv_path=FILE[/], the CSV is checked and copied into data/.
+
     Example: [bold]mlops-ladder new churn-model --level 2 --data task=classification[/]
     """
     from mlops_ladder.scaffold import new_project
 
-    answers = parse_data(data or [], data_file)
-    if level is not None:
-        answers["level"] = level
+    answers = parse_data(data or [], data_file, level)
     interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
-        result = new_project(path, answers, interactive=True, step=lambda text: console.print(f"[dim]{text}...[/]"))
+        result = new_project(
+            path,
+            answers,
+            interactive=True,
+            step=lambda text: console.print(f"[dim]{text}...[/]"),
+            refused=lambda error: print_error(error.problem, f"[bold]Fix:[/] {error.fix} Asking again:"),
+        )
     else:
         with console.status("Scaffolding...") as status:
             result = new_project(path, answers, step=lambda text: status.update(f"{text}..."))
@@ -108,6 +127,9 @@ def new(
 def _print_created(result: dict[str, object]) -> None:
     level = all_levels()[int(result["level"])]
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
+    if result.get("data"):
+        source, copy = result["data"]
+        console.print(f"Training data: {copy} (copied from {source}, committed).", markup=False, soft_wrap=True)
     console.print(
         f"Next: cd {result['path']} and follow its README.md"
         + (" (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`).")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import copier
-from copier.errors import CopierError
+from copier.errors import CopierAnswersInterrupt, CopierError
 
 from mlops_ladder.errors import LadderError
 from mlops_ladder.templates import questions, templates_dir
@@ -32,16 +33,39 @@ def render_level(
             unsafe=False,
             overwrite=True,
         )
+    except CopierAnswersInterrupt:
+        raise KeyboardInterrupt from None  # Ctrl-C at a prompt: the caller says so in one line
     except (CopierError, ValueError) as error:
-        raise LadderError(
-            f"The templates refused these answers: {_first_line(error)}",
-            "Correct that answer (the --data value, or the line in .copier-answers.yml when upgrading).",
-        ) from None
+        raise _refusal(_first_line(error)) from None
 
 
 def known_answers(recorded: dict[str, object]) -> dict[str, object]:
     """Keep the recorded answers the current templates still ask (drops `_src_path`, `_commit`...)."""
     return {key: value for key, value in recorded.items() if key in questions()}
+
+
+# How Copier words a refused answer: the question's name, then the template validator's own sentence.
+COPIER_REFUSAL = re.compile(r"(?:Validation error for question|Invalid choice for) '(\w+)': (.+)")
+COPIER_REQUIRED = re.compile(r'Question "(\w+)" is required')
+
+
+def _refusal(message: str) -> LadderError:
+    if refused := COPIER_REFUSAL.fullmatch(message):
+        question, reason = refused.groups()
+        if " is not in [" in reason:  # a value outside the choices: say which question it answered
+            reason = f"{question}={reason.replace(' is not in ', ' is not one of ')}."
+        return LadderError(
+            reason,
+            f"Give another {question} (--data {question}=..., or the line in .copier-answers.yml when upgrading).",
+        )
+    if required := COPIER_REQUIRED.fullmatch(message):
+        return LadderError(
+            f"The question {required[1]} has no answer and no default.", f"Pass --data {required[1]}=..."
+        )
+    return LadderError(
+        f"The templates refused these answers: {message}",
+        "Correct that answer (the --data value, or the line in .copier-answers.yml when upgrading).",
+    )
 
 
 def _first_line(error: Exception) -> str:

@@ -5,18 +5,24 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 from mlops_ladder import __version__
-from mlops_ladder.answers import complete_answers, read_answers
+from mlops_ladder.answers import fixed_answers, read_answers
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, require_git
-from mlops_ladder.render import render_level
+from mlops_ladder.render import known_answers, render_level
+from mlops_ladder.training_csv import check_training_csv
 
 # The branch that holds the untouched renderings; `upgrade` merges the next one from here.
 PRISTINE_BRANCH = "mlops-ladder/pristine"
 # Marks a pristine rendering in history, so the merge base travels with any clone of the project.
 PRISTINE_TRAILER = "Mlops-Ladder-Pristine"
+# Where `new` puts the user's CSV inside the project; the answers record `data/<file name>`.
+DATA_FOLDER = "data"
+# The questions asked again when the CSV they point to is refused (the task may be what is wrong).
+DATA_QUESTIONS = ("task", "dataset", "csv_path", "target_column", "primary_metric")
 
 
 def pristine_message(level: int, summary: str) -> str:
@@ -28,40 +34,108 @@ def new_project(
     data: dict[str, object],
     interactive: bool = False,
     step: Callable[[str], None] = lambda _: None,
+    refused: Callable[[LadderError], None] | None = None,
 ) -> dict[str, object]:
     """Render the project into a staging folder beside `target`, then move it into place.
 
-    Nothing appears at `target` unless every step succeeded, Ctrl-C included.
+    Interactively, a CSV the checks refuse is reported with `refused` and its questions asked again.
+
+    Nothing appears at `target` unless every step succeeded, Ctrl-C included. A CSV dataset is
+    checked, copied into the project as `data/<file name>` and committed right after the pristine
+    scaffold commit, so that commit stays exactly the template's rendering.
     """
     require_git()
     target = target.expanduser().resolve()
-    _check_target(target)
-    checked = complete_answers(data, target)  # before asking anything or writing anything
-    # In a terminal only what was given is fixed; the names derived from the folder are offered.
-    answers = {key: checked[key] for key in data} if interactive else checked
+    answers = fixed_answers(data, target, interactive)  # before asking anything or writing anything
+    # Asked interactively, the CSV path is known only after the questions: then checked again below.
+    _check_target(target, None if interactive else _training_data_source(answers), answers_known=not interactive)
+    suggested = {"project_name": target.name}
     created_parents = _make_parents(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent))
     try:
+        if interactive:
+            step("Asking the questions")
+            answers = _asked_answers(answers, suggested, staging, refused)
+            _check_target(target, _training_data_source(answers))
+        data_source = _training_data_source(answers)
+        if data_source:
+            answers["csv_path"] = f"{DATA_FOLDER}/{data_source.name}"  # relative, POSIX: any clone finds it
         step("Rendering the template")
-        render_level(staging, answers, suggested={"project_name": target.name}, interactive=interactive)
-        step("Creating the git repository")
+        # Always rendered from answers alone, as `upgrade` renders it again to verify and merge.
+        render_level(staging, answers, suggested=suggested)
         level = _rendered_level(staging)
+        if data_source and not interactive:  # asked answers were checked while asking
+            _check_csv_answers(read_answers(staging), data_source)
+        step("Creating the git repository")
         _first_commit(staging, level)
+        if data_source:
+            step("Adding the training data")
+            _commit_training_data(staging, data_source, str(answers["csv_path"]))
         _move_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in created_parents:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return {"level": level, "path": target}
+    return {"level": level, "path": target, "data": data_source and (data_source, answers["csv_path"])}
 
 
-def _check_target(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise LadderError(
-            f"{target} already exists and is not empty.",
-            "Choose a new directory, or use `mlops-ladder upgrade` to grow an existing project.",
-        )
+def _asked_answers(
+    given: dict[str, object],
+    suggested: dict[str, object],
+    staging: Path,
+    refused: Callable[[LadderError], None] | None,
+) -> dict[str, object]:
+    """Ask the questions with Copier's own prompts (which re-ask a refused answer) and return the answers.
+
+    A CSV the checks refuse sends the user back to the data questions, their last answers offered,
+    unless the CSV was given on the command line (then it is refused like any given answer).
+    """
+    fixed, offered = dict(given), dict(suggested)
+    while True:
+        scratch = staging / ".asking"
+        render_level(scratch, fixed, suggested=offered, interactive=True)
+        answers = known_answers(read_answers(scratch))
+        shutil.rmtree(scratch)
+        source = _training_data_source(answers)
+        try:
+            if source:
+                _check_csv_answers(answers, source)
+            return answers
+        except LadderError as error:
+            if refused is None or "csv_path" in given:
+                raise
+            refused(error)
+        fixed = {key: value for key, value in answers.items() if key not in DATA_QUESTIONS or key in given}
+        offered = {**suggested, **{key: answers[key] for key in DATA_QUESTIONS if key in answers}}
+
+
+def _check_csv_answers(answers: dict[str, object], source: Path) -> None:
+    check_training_csv(source, str(answers["target_column"]), str(answers["task"]))
+
+
+def _training_data_source(answers: dict[str, object]) -> Path | None:
+    """The user's CSV file, when the dataset is one; a relative path starts from the current folder."""
+    if answers.get("dataset") != "csv":
+        return None
+    given = str(answers.get("csv_path") or "").strip()
+    if not given:
+        raise LadderError("dataset=csv needs the CSV file's path.", "Add --data csv_path=<file.csv>.")
+    return Path(given).expanduser().resolve()
+
+
+def _check_target(target: Path, training_data: Path | None, answers_known: bool = True) -> None:
+    """The target must be new or empty, or hold nothing but the training CSV (which then moves into data/)."""
+    if not target.exists():
+        return
+    if target.is_dir():
+        files = list(islice((path for path in target.rglob("*") if not path.is_dir()), 2))
+        if not files or files == [training_data] or (not answers_known and len(files) == 1):
+            return
+    raise LadderError(
+        f"{target} already exists and is not empty.",
+        "Choose a new directory, or use `mlops-ladder upgrade` to grow an existing project.",
+    )
 
 
 def _make_parents(parent: Path) -> list[Path]:
@@ -83,7 +157,34 @@ def _first_commit(project: Path, level: int) -> None:
     git.run("branch", PRISTINE_BRANCH)
 
 
+def _commit_training_data(project: Path, source: Path, relative: str) -> None:
+    """Copy the CSV into the project and commit it on its own, after the pristine scaffold commit."""
+    copy = project / relative
+    if copy.exists():
+        raise LadderError(
+            f"The template already has a file {relative}, the name your CSV would get in the project.",
+            "Rename your CSV file (say, to training.csv) and run the command again.",
+        )
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, copy)
+    git = Git(project)
+    # Forced and literal: a global `*.csv` ignore rule or a `*` in the file name must not change what is added.
+    git.run("add", "--force", "--", relative, env={"GIT_LITERAL_PATHSPECS": "1"})
+    git.run(
+        "commit", "--quiet", "-m", f"Add training data {relative}", "--", relative, env={"GIT_LITERAL_PATHSPECS": "1"}
+    )
+
+
 def _move_into_place(staging: Path, target: Path) -> None:
-    if target.exists():
-        target.rmdir()  # checked empty above
-    staging.rename(target)
+    """Swap the finished project in; a target that held the training CSV goes away only once it is in."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    aside = target.with_name(f".{target.name}-replaced-{staging.name}")
+    target.rename(aside)
+    try:
+        staging.rename(target)
+    except BaseException:
+        aside.rename(target)
+        raise
+    shutil.rmtree(aside)
