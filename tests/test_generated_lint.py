@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 from linters import actionlint, hadolint
@@ -60,3 +61,26 @@ def test_no_todo_stubs_or_secrets(tmp_path, level):
             text = path.read_text(errors="ignore")
             assert "TODO" not in text and "FIXME" not in text, path
             assert "BEGIN PRIVATE KEY" not in text and "password=" not in text.lower(), path
+
+
+@pytest.mark.parametrize("level", [n for n in built_levels() if n >= 2])
+def test_generated_package_passes_mypy(tmp_path, level):
+    project = scaffold(tmp_path, level, name="mypy-me")
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+LATER = [(n, m) for n in built_levels() for m in built_levels() if m > n]
+
+
+@pytest.mark.parametrize(("level", "later"), LATER, ids=lambda pair: str(pair))
+def test_kept_files_pass_the_linters_of_every_later_level(tmp_path, level, later):
+    """An upgrade keeps the team's files: under the next levels' ruff and mypy settings they stay green."""
+    kept = scaffold(tmp_path, level, name="kept")
+    config = str(scaffold(tmp_path / "later", later, name="kept") / "pyproject.toml")
+    commands = [["ruff", "check", "--config", config, "."], ["ruff", "format", "--check", "--config", config, "."]]
+    if (kept / "src").is_dir():
+        commands.append([sys.executable, "-m", "mypy", "--config-file", config, "src"])
+    for command in commands:
+        result = subprocess.run(command, cwd=kept, capture_output=True, text=True)
+        assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"

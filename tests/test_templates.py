@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import yaml
 
@@ -42,3 +44,18 @@ def test_plain_copier_needs_no_trust():
     for config in (TEMPLATES / "copier.yml", TEMPLATES.parent / "copier.yml"):
         text = config.read_text()
         assert "_tasks" not in text and "_jinja_extensions" not in text, config
+
+
+def test_gitignore_ignores_root_outputs_but_never_a_package_of_the_same_name(tmp_path):
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / ".gitignore").write_bytes((TEMPLATES / "level1" / ".gitignore").read_bytes())
+    root_outputs = ["models/m.joblib", "reports/drift.html", "build/x", "dist/x.whl", "mlruns/0/meta.yaml"]
+    packages = [f"src/{name}/__init__.py" for name in ("models", "reports", "build", "dist", "data", "mlruns")]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *root_outputs, *packages], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.split()
+    assert ignored == root_outputs
+
+
+def test_every_level_ships_the_same_gitignore():
+    assert len({(TEMPLATES / f"level{level}" / ".gitignore").read_bytes() for level in built_levels()}) == 1

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 # src/<package>/config.py -> the project root is two folders up (the editable install points here).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PARAMS_FILE = PROJECT_ROOT / "params.yaml"
+SQLITE_PREFIX = "sqlite:///"
 
 Task = Literal["classification", "regression"]
 Metric = Literal["f1", "accuracy", "roc_auc", "rmse", "mae", "r2"]
@@ -88,6 +89,13 @@ class Params(StrictModel):
         """`path` made absolute: taken as relative to the params file's folder."""
         path = Path(path).expanduser()
         return path if path.is_absolute() else self._root / path
+
+    def resolve_database_url(self, url: str) -> str:
+        """A relative `sqlite:///file.db` made absolute against the params file's folder; any other
+        URL (PostgreSQL, an absolute SQLite path) unchanged."""
+        if not url.startswith(SQLITE_PREFIX):
+            return url
+        return SQLITE_PREFIX + self.resolve(url.removeprefix(SQLITE_PREFIX)).as_posix()
 
 
 def load_params(path: str | Path | None = None) -> Params:

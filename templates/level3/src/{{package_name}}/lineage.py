@@ -27,6 +27,8 @@ def walk_back(params: Params, version: str | None = None) -> dict:
             raise LookupError(f"model '{name}' has no champion yet: run the pipeline first")
         version = str(champion.version)
     model_version = client.get_model_version(name, version)
+    if model_version.run_id is None:
+        raise LookupError(f"version {version} of '{name}' was not registered from a training run")
     run = client.get_run(model_version.run_id)
     return {
         "model": name,
@@ -46,7 +48,7 @@ def walk_back(params: Params, version: str | None = None) -> dict:
                 "source_type": item.dataset.source_type,
                 "context": {tag.key: tag.value for tag in item.tags},
             }
-            for item in run.inputs.dataset_inputs
+            for item in (run.inputs.dataset_inputs if run.inputs else [])
         ],
         "promotion": {
             key.removeprefix("promotion."): value

@@ -9,6 +9,7 @@ or a restarting MLflow server fails transiently; evaluation is pure computation 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -19,7 +20,7 @@ from .tracking import configure_tracking
 from .train import TrainResult, train
 
 # Inputs are a pydantic model and ML objects: nothing worth caching between runs.
-RETRYING = {"retries": 2, "retry_delay_seconds": 2, "cache_policy": NO_CACHE}
+RETRYING: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 2, "cache_policy": NO_CACHE}
 
 
 @dataclass

@@ -80,7 +80,6 @@ class PredictionLog:
     """Collects served predictions and writes them in batches from a background thread."""
 
     def __init__(self, url: str, features: list[str], flush_seconds: float = 0.2) -> None:
-        self.url = url
         self.features = list(features)
         self.flush_seconds = flush_seconds
         self.engine = make_engine(url)

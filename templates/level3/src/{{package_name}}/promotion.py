@@ -187,7 +187,7 @@ def decide(
         f"{metric} {decision.challenger_score:.4f} vs champion {decision.champion_score:.4f} "
         f"(margin {margin})"
     )
-    if is_better(metric, decision.challenger_score, decision.champion_score, margin):
+    if is_better(metric, challenger.metrics[metric], decision.champion_score, margin):
         decision.promoted = True
         decision.reason = f"better: {comparison}"
     else:

@@ -36,7 +36,7 @@ def register_challenger(params: Params, logged_model_uri: str) -> ModelVersion:
     name = params.registry.model_name
     version = mlflow.register_model(logged_model_uri, name)
     # The version knows its run; copying the run's lineage tags makes them visible in the registry.
-    run_tags = client.get_run(version.run_id).data.tags
+    run_tags = client.get_run(version.run_id).data.tags if version.run_id else {}
     for key in LINEAGE_TAGS:
         if key in run_tags:
             client.set_model_version_tag(name, version.version, key, run_tags[key])

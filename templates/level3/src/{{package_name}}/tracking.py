@@ -10,9 +10,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import LifecycleStage
 
-from .config import PROJECT_ROOT, Params, UserError
-
-SQLITE_PREFIX = "sqlite:///"
+from .config import PROJECT_ROOT, SQLITE_PREFIX, Params, UserError
 
 
 def tracking_uri(params: Params) -> str:
@@ -21,11 +19,7 @@ def tracking_uri(params: Params) -> str:
     A relative SQLite path is made absolute against the params file's folder, so runs land in the
     same store whatever folder the command runs in.
     """
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or params.tracking.uri
-    if uri.startswith(SQLITE_PREFIX):
-        database = params.resolve(uri.removeprefix(SQLITE_PREFIX))
-        return SQLITE_PREFIX + database.as_posix()
-    return uri
+    return params.resolve_database_url(os.environ.get("MLFLOW_TRACKING_URI") or params.tracking.uri)
 
 
 def artifact_location(uri: str) -> str | None:

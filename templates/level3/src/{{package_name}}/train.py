@@ -9,6 +9,7 @@ from importlib.metadata import version
 
 import mlflow
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature, infer_signature
 from sklearn.pipeline import Pipeline
 
@@ -90,11 +91,12 @@ def log_training_data(df: pd.DataFrame, params: Params, data_fingerprint: str) -
         warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
         # An integer target column gets a hint about missing values, which targets cannot have.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        dataset = mlflow.data.from_pandas(
+        dataset = from_pandas(
             df,
-            source=str(params.data.path) if is_csv else None,
+            # None (a bundled dataset) is MLflow's own default, which its type hint omits.
+            source=str(params.data.path) if is_csv else None,  # type: ignore[arg-type]
             targets=params.data.target,
-            name=params.data.path.name if is_csv else params.data.source,
+            name=params.data.path.name if params.data.path else params.data.source,
             # MLflow stores at most 36 characters of digest; 16 identify the data well enough.
             digest=data_fingerprint[:16],
         )
