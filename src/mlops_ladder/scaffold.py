@@ -7,20 +7,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from mlops_ladder import __version__
 from mlops_ladder.answers import complete_answers, read_answers
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, require_git
+from mlops_ladder.pristine import PRISTINE_BRANCH, commit_rendering
 from mlops_ladder.render import render_level
-
-# The branch that holds the untouched renderings; `upgrade` merges the next one from here.
-PRISTINE_BRANCH = "mlops-ladder/pristine"
-# Marks a pristine rendering in history, so the merge base travels with any clone of the project.
-PRISTINE_TRAILER = "Mlops-Ladder-Pristine"
-
-
-def pristine_message(level: int, summary: str) -> str:
-    return f"{summary}\n\n{PRISTINE_TRAILER}: level {level}, mlops-ladder {__version__}"
 
 
 def new_project(
@@ -78,8 +69,10 @@ def _rendered_level(project: Path) -> int:
 def _first_commit(project: Path, level: int) -> None:
     git = Git(project)
     git.run("init", "--quiet", "--initial-branch", "main")
-    git.run("add", "--all")
-    git.run("commit", "--quiet", "-m", pristine_message(level, f"Scaffold level {level} with mlops-ladder"))
+    # Committed as rendered, past every ignore rule: this commit is the base of the first upgrade.
+    commit = commit_rendering(git, project, level, f"Scaffold level {level} with mlops-ladder", parents=[])
+    git.run("update-ref", "refs/heads/main", commit)
+    git.run("reset", "--quiet")  # the index takes the commit's files, so nothing shows as changed
     git.run("branch", PRISTINE_BRANCH)
 
 
