@@ -18,7 +18,6 @@ from pathlib import Path
 
 from mlops_ladder import __version__
 from mlops_ladder.answers import ANSWERS_FILE
-from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git
 from mlops_ladder.render import known_answers, render_level
 
@@ -26,7 +25,8 @@ from mlops_ladder.render import known_answers, render_level
 PRISTINE_BRANCH = "mlops-ladder/pristine"
 # Marks a pristine rendering in history, so the merge base travels with any clone of the project.
 PRISTINE_TRAILER = "Mlops-Ladder-Pristine"
-_TRAILER_LINE = re.compile(rf"^{PRISTINE_TRAILER}: level (\d+)\b(.*)$", re.MULTILINE)
+# Indented too: `git merge --squash` copies each message indented, trailers included.
+_TRAILER_LINE = re.compile(rf"^[ \t]*{PRISTINE_TRAILER}: level (\d+)\b(.*)$", re.MULTILINE)
 _RECORDED_TREE = re.compile(r"\btree ([0-9a-f]{40,64})\b")
 
 
@@ -56,7 +56,7 @@ class Claim:
 
 def claims_in_history(git: Git, revision: str = "HEAD") -> list[Claim]:
     """Every pristine claim reachable from `revision`, newest first (a squashed message may hold several)."""
-    log = git.run("log", "-z", "--format=%H %T%n%B", f"--grep=^{PRISTINE_TRAILER}: ", revision, check=False)
+    log = git.run("log", "-z", "--format=%H %T%n%B", f"--grep=^[[:space:]]*{PRISTINE_TRAILER}: ", revision, check=False)
     claims = []
     for entry in filter(None, log.split("\x00")):
         header, _, message = entry.strip("\n").partition("\n")
@@ -117,9 +117,11 @@ def find_base(git: Git, answers: dict, level: int) -> Base:
             why = f"the level-{level} rendering an older mlops-ladder recorded differs from today's rendering"
         return Base(None, why)
     if verified := next((claim for claim in claims if claim.verified), None):
-        raise LadderError(
-            f"{ANSWERS_FILE} says level {level}, but the project's history holds no rendering of level {level} "
-            f"(the newest is level {verified.level}, commit {verified.commit[:12]}).",
-            f"Restore the answers file with `git checkout {verified.commit[:12]} -- {ANSWERS_FILE}` and commit it.",
+        # A squash-merge that dropped the trailers looks like this, and so does a level edited by hand.
+        return Base(
+            None,
+            f"the history holds no rendering of level {level}, only of level {verified.level} "
+            f"(commit {verified.commit[:12]}); if you edited the level in {ANSWERS_FILE} by hand, undo this and "
+            f"restore it instead: `git checkout {verified.commit[:12]} -- {ANSWERS_FILE}`",
         )
     return Base(None, "the history holds no pristine rendering (plain `copier copy`, or a squashed history)")
