@@ -42,8 +42,8 @@ def checked_repository(project: Path, dry_run: bool) -> Git:
 
 
 def _switch_fix(git: Git) -> str:
-    here = git.run("branch", "--points-at", "HEAD", "--format=%(refname:short)", check=False).splitlines()
-    branches = [name for name in here if name != PRISTINE_BRANCH]
+    here = git.run("for-each-ref", "--points-at", "HEAD", "--format=%(refname:short)", "refs/heads", check=False)
+    branches = [name for name in here.splitlines() if name != PRISTINE_BRANCH]
     if branches:
         return f"Switch to the branch to upgrade: `git switch {branches[0]}`."
     return (
