@@ -260,7 +260,7 @@ def _merge(git: Git, base: str, theirs: str, from_level: int, to_level: int) -> 
     else:
         message = f"Upgrade from level {from_level} to level {to_level} with mlops-ladder"
     git.run("merge", "--no-ff", "--no-commit", "--no-verify", "-m", message, theirs, check=False)
-    conflicts = _settle_deletions(git, base, result)
+    conflicts = _settle_deletions(git, result)
     if PYPROJECT in conflicts and _merge_dependencies(git):
         del conflicts[PYPROJECT]
     settled = {change.path for change in result.changes} | set(conflicts)
@@ -285,7 +285,7 @@ def _commit_merge(git: Git, message: str) -> str:
     return git.run("rev-parse", "HEAD")
 
 
-def _settle_deletions(git: Git, base: str, result: StepResult) -> dict[str, str]:
+def _settle_deletions(git: Git, result: StepResult) -> dict[str, str]:
     """Resolve modify/delete conflicts by policy; return every other unmerged path with why it conflicts.
 
     A file the user deleted stays deleted; a file the next level drops stays if the user changed it.
@@ -298,12 +298,11 @@ def _settle_deletions(git: Git, base: str, result: StepResult) -> dict[str, str]
             info, path = line.split("\t", 1)
             stages.setdefault(path, set()).add(info.split()[2])
     conflicts = {}
-    for path, present in stages.items():
-        in_base = git.ok("cat-file", "-e", f"{base}:{path}")
-        if present == {"1", "3"} and in_base:
+    for path, present in stages.items():  # also at a renamed path: you renamed it, the next level drops it
+        if present == {"1", "3"}:
             git.run("rm", "--quiet", "--force", "--", path)
             result.changes.append(FileChange(path, "kept-deleted"))
-        elif present == {"1", "2"} and in_base:
+        elif present == {"1", "2"}:
             git.run("add", "--", path)
             result.changes.append(FileChange(path, "kept"))
         else:
