@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from upgrade_helpers import (
@@ -237,3 +238,10 @@ def test_printed_commands_never_wrap_on_a_narrow_terminal(tmp_path):
     assert done.returncode == ExitCode.SUCCESS, done.stderr
     assert re.search(r"^To undo: git reset --hard [0-9a-f]{12}$", done.stdout, re.MULTILINE)
     assert git(project, "rev-parse", PRISTINE_BRANCH) == git(project, "rev-parse", "HEAD^2")
+
+
+def test_the_upgrade_guide_lists_every_exit_code():
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "upgrade.md").read_text()
+    guarantees = guide.split("## What upgrade guarantees", 1)[1]
+    for code in ExitCode:
+        assert f"| {code.value} |" in guarantees
