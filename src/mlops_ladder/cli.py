@@ -177,7 +177,7 @@ def _say(text: str, **options) -> None:
 
 def _print_upgrade(result) -> None:
     if result.adopted:
-        recorded = "would be recorded" if result.dry_run else "is recorded"
+        recorded = "would be recorded" if result.dry_run or result.up_to_date else "is recorded"
         _say(
             f"No verified pristine rendering to merge from: {result.adoption_reason}. Level "
             f"{result.steps[0].from_level} as rendered today {recorded} as the base, so wherever "
