@@ -22,7 +22,10 @@ from pathlib import Path
 
 from upgrade_helpers import files, fresh_render, git, scaffold, state, upgrade
 
+from mlops_ladder.answers import read_answers
 from mlops_ladder.errors import ExitCode, LadderError
+from mlops_ladder.gitrepo import Git
+from mlops_ladder.pristine import render_tree
 from mlops_ladder.upgrade import upgrade_project
 
 ANSWERS = ".copier-answers.yml"
@@ -126,7 +129,8 @@ class TeamHistory:
         if self.rng.random() < 0.2:  # where the next level adds a file: must become a conflict, never a loss
             path = self.rng.choice(sorted(self.next_paths - set(self.tracked())))
         else:
-            folder = self.rng.choice(["", "notes/", *{str(Path(p).parent) + "/" for p in self.tracked() if "/" in p}])
+            folders = sorted({str(Path(p).parent) + "/" for p in self.tracked() if "/" in p})
+            folder = self.rng.choice(["", "notes/", *folders])
             path = f"{folder}team_{self.counter}_{self.rng.randrange(1000)}.py"
         target = self.project / path
         if target.exists() or any((self.project / parent).is_file() for parent in Path(path).parents):
@@ -185,7 +189,7 @@ class TeamHistory:
         return True
 
     def revert(self) -> bool:
-        commits = git(self.project, "rev-list", "--no-merges", "--max-parents=1", "--min-parents=1", "HEAD")
+        commits = git(self.project, "rev-list", "--first-parent", "--no-merges", "--min-parents=1", "HEAD")
         candidates = commits.splitlines()[:8]
         if not candidates:
             return False
@@ -222,9 +226,12 @@ class TeamChanges:
     added_lines: dict[str, list[str]]  # path now -> lines the team wrote into a file of the scaffold
 
     @classmethod
-    def between(cls, project: Path, scaffold_tree: str) -> TeamChanges:
+    def since_rendering(cls, project: Path) -> TeamChanges:
+        """Changes against a fresh rendering of the level HEAD's answers record (what the team started from)."""
+        answers = read_answers(project)
+        rendered = render_tree(Git(project), answers, int(answers["level"]))
         changes = cls({}, [], {})
-        fields = git(project, "diff", "-M", "-z", "--name-status", scaffold_tree, "HEAD").split("\x00")
+        fields = git(project, "diff", "-M", "-z", "--name-status", rendered, "HEAD").split("\x00")
         i = 0
         while i < len(fields) - 1:
             status, old = fields[i], fields[i + 1]
@@ -235,7 +242,7 @@ class TeamChanges:
             elif status == "D":
                 changes.deleted.append(old)
             else:
-                before = git(project, "show", f"{scaffold_tree}:{old}").splitlines()
+                before = git(project, "show", f"{rendered}:{old}").splitlines()
                 after = (project / new).read_text(encoding="utf-8", errors="replace").splitlines()
                 matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
                 lines = [
@@ -251,7 +258,8 @@ class TeamChanges:
 
     def missing_from(self, project: Path) -> list[str]:
         problems = [f"team file {p} lost or changed" for p, body in self.added.items() if _read(project, p) != body]
-        problems += [f"deleted file {path} came back" for path in self.deleted if (project / path).exists()]
+        tracked = set(git(project, "ls-files").splitlines())
+        problems += [f"deleted file {path} came back" for path in self.deleted if path in tracked]
         for path, lines in self.added_lines.items():
             text = _read(project, path)
             present = set(text.decode(errors="replace").splitlines()) if text is not None else set()
@@ -273,11 +281,10 @@ def run_sequence(scaffolds: Scaffolds, seed: int, levels: list[int]) -> Outcome:
     rng = random.Random(seed)
     level = rng.choice(levels)
     project = scaffolds.copy(level, f"seq-{seed}")
-    scaffold_tree = git(project, "rev-parse", "HEAD^{tree}")
     history = TeamHistory(project, rng, scaffolds.next_level_paths(level))
     operations = [f"level {level}", *history.run(rng.randint(2, 6))]
     before = state(project)
-    team = TeamChanges.between(project, scaffold_tree)
+    team = TeamChanges.since_rendering(project)
     local = untracked_files(project)
     result = upgrade(project)
     outcome = _judge(project, result, before, team, local, operations)
