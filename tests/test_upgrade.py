@@ -208,7 +208,7 @@ def test_a_project_made_with_plain_copier_is_adopted_then_upgraded(tmp_path, ste
     project = plain_copier_project(tmp_path, step[0])
     result = upgrade(project)
     assert result.exit_code == 0, result.output
-    assert "No pristine rendering" in " ".join(result.output.split())
+    assert "No verified pristine rendering" in " ".join(result.output.split())
     assert files(project) == fresh_render(tmp_path, step[1])
     # The recorded base is now in the history, so the next upgrade finds it like any other.
     assert f"Mlops-Ladder-Pristine: level {step[0]}" in git(project, "log", "--format=%B")
@@ -275,8 +275,8 @@ REFUSALS = {
     "level is not a number": "invalid level",
     "no recorded level": "records no level",
     "already at the top": "already at level 5",
-    "--to the current level": "is not above",
-    "--to above 5": "is not above",
+    "--to below the current level": "is not a level from",
+    "--to above 5": "is not a level from",
     "merge in progress": "merge is already in progress",
 }
 
@@ -301,8 +301,8 @@ def break_project(project, case: str) -> list[str]:
         }[case]
         answers.write_text(text)
         commit_all(project, "Edit answers")
-    elif case == "--to the current level":
-        return ["--to", str(answers_of(project)["level"])]
+    elif case == "--to below the current level":
+        return ["--to", str(answers_of(project)["level"] - 1)]
     elif case == "--to above 5":
         return ["--to", "6"]
     elif case == "merge in progress":

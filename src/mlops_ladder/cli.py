@@ -14,7 +14,7 @@ from rich.table import Table
 
 from mlops_ladder import __version__
 from mlops_ladder.answers import parse_data
-from mlops_ladder.errors import LadderError
+from mlops_ladder.errors import ExitCode, LadderError
 from mlops_ladder.levels import all_levels, levels_markdown
 from mlops_ladder.templates import questions
 
@@ -23,7 +23,8 @@ errors = Console(stderr=True)
 
 
 def print_error(problem: str, then: str) -> None:
-    errors.print(f"[bold red]Error:[/] {problem}\n{then}", highlight=False)
+    # soft_wrap: a command in the fix must stay on one line, so it can be copied as is.
+    errors.print(f"[bold red]Error:[/] {problem}\n{then}", highlight=False, soft_wrap=True)
 
 
 def _reporting_user_errors(command: Callable) -> Callable:
@@ -35,7 +36,7 @@ def _reporting_user_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except LadderError as error:
             print_error(error.problem, f"[bold]Fix:[/] {error.fix}")
-            raise typer.Exit(2) from None
+            raise typer.Exit(ExitCode.REFUSED) from None
         except KeyboardInterrupt:
             errors.print("Interrupted; nothing was changed.")
             raise typer.Exit(130) from None
@@ -162,64 +163,119 @@ def levels(
 @app.command()
 def upgrade(
     path: Annotated[Path, typer.Argument(help="The project to upgrade (a git work tree).")] = Path("."),
-    to: Annotated[int | None, typer.Option("--to", help="Climb several levels, one merge per level.")] = None,
+    to: Annotated[
+        int | None,
+        typer.Option(
+            "--to", help="Climb several levels, one merge per level; the current level takes today's templates."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
 ) -> None:
     """Move a project one level up with a 3-way merge that keeps every edit you made.
 
+    Exit codes: 0 done, 1 conflicts to resolve, 2 refused (nothing changed), 3 failed (everything restored).
     Example: [bold]mlops-ladder upgrade my-project --dry-run[/]
     """
-    from mlops_ladder.gitrepo import GitError
     from mlops_ladder.upgrade import upgrade_project
 
     try:
         with console.status("Upgrading...") as status:
             result = upgrade_project(path, to, dry_run, step=lambda text: status.update(f"{text}..."))
-    except GitError as error:
-        print_error(str(error), "Nothing was changed.")
-        raise typer.Exit(1) from None
+    except LadderError:
+        raise
+    except Exception as error:  # git or anything unexpected: upgrade_project has already put everything back
+        restored = "Nothing was changed." if dry_run else "Everything was put back as it was before the upgrade."
+        print_error(f"Upgrade failed: {' '.join(str(error).split()) or type(error).__name__}", restored)
+        raise typer.Exit(ExitCode.FAILED) from None
     _print_upgrade(result)
     if result.conflicts:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.CONFLICTS)
+
+
+def _say(text: str, **options) -> None:
+    """Print one line of the upgrade summary; commands in it are never wrapped, so they can be copied."""
+    console.print(text, soft_wrap=True, **options)
 
 
 def _print_upgrade(result) -> None:
-    from mlops_ladder.upgrade import ACTIONS, next_steps
-
-    verb = "Would upgrade" if result.dry_run else "Upgraded"
     if result.adopted:
-        recorded = "would be recorded" if result.dry_run else "is recorded"
-        console.print(
-            f"No pristine rendering in the project's history (plain `copier copy`, or squashed history): "
-            f"level {result.steps[0].from_level} as rendered today {recorded} as the base, so wherever "
+        recorded = "would be recorded" if result.dry_run or result.up_to_date else "is recorded"
+        _say(
+            f"No verified pristine rendering to merge from: {result.adoption_reason}. Level "
+            f"{result.steps[0].from_level} as rendered today {recorded} as the base, so wherever "
             "your files differ from it, that counts as your edit and is kept."
         )
+    if result.answer_changes:
+        _print_answer_changes(result.answer_changes)
     for step in result.steps:
-        console.print(f"\n[bold]{verb} level {step.from_level} -> {step.to_level}[/]")
-        for action, meaning in ACTIONS.items():
-            paths = [change.path for change in step.changes if change.action == action]
-            if paths:
-                console.print(f"  [bold]{action}[/] ({len(paths)}): {meaning}")
-                for changed in sorted(paths):
-                    console.print(f"    {changed}", highlight=False, markup=False)
-        console.print(f"  left alone: {step.left_alone} file(s) only you changed")
-        if step.carried:
-            console.print(
-                f"  [bold]carried[/] ({len(step.carried)}): you added them to requirements.txt; now in pyproject.toml"
-            )
-            for requirement in step.carried:
-                console.print(f"    {requirement}", highlight=False, markup=False)
+        _print_step(step, result.dry_run)
+    _print_outcome(result)
+
+
+def _print_answer_changes(changes) -> None:
+    edits = ", ".join(f"{key}: {old} -> {new}" for key, (old, new) in changes.changed.items())
+    _say(f"[bold]Your answers changed[/] since the base was rendered ({edits}), so the upgrade also re-renders:")
+    for path in changes.files or ["(no file changes because of them)"]:
+        _say(f"    {path}", highlight=False, markup=False)
+
+
+def _print_step(step, dry_run: bool) -> None:
+    from mlops_ladder.upgrade import ACTIONS
+
+    if step.up_to_date:
+        _say(f"\nLevel {step.to_level} is already up to date with this mlops-ladder's templates.")
+        return
+    verb = ("Would update" if dry_run else "Updated") if step.from_level == step.to_level else None
+    verb = verb or ("Would upgrade" if dry_run else "Upgraded")
+    _say(f"\n[bold]{verb} level {step.from_level} -> {step.to_level}[/]")
+    for action, meaning in ACTIONS.items():
+        changes = sorted((change for change in step.changes if change.action == action), key=lambda c: c.path)
+        if changes:
+            _say(f"  [bold]{action}[/] ({len(changes)}): {meaning}")
+            for change in changes:
+                _say(
+                    f"    {change.path}" + (f"  ({change.detail})" if change.detail else ""),
+                    highlight=False,
+                    markup=False,
+                )
+    _say(f"  left alone: {step.left_alone} file(s) only you changed")
+    sections = [
+        (step.dependencies, "dependencies", "what the merge did with each package you changed in pyproject.toml"),
+        (step.carried, "carried", "you added them to requirements.txt; now in pyproject.toml"),
+        (step.carried_params, "carried", "settings you changed in train.py; now in params.yaml"),
+        (step.not_carried, "not carried", "left where they were; why, and where each belongs now"),
+        (step.moved, "moved", f"you changed them, but level {step.to_level} no longer runs them; the code lives here"),
+    ]
+    for items, title, meaning in sections:
+        if items:
+            _say(f"  [bold]{title}[/] ({len(items)}): {meaning}")
+            for item in items:
+                _say(f"    {item}", highlight=False, markup=False)
+
+
+def _print_outcome(result) -> None:
+    from mlops_ladder.upgrade import next_steps
+
     last = result.steps[-1]
+    undo = f"git reset --hard {result.start_commit[:12]}"
     if result.conflicts:
-        console.print(
-            f"\n[bold red]Conflicts in {len(result.conflicts)} file(s).[/] Edit the <<<<<<< / >>>>>>> blocks, "
-            "then `git add -A && git commit`.\n"
-            f"To undo the upgrade entirely: [bold]git reset --hard {result.start_commit[:12]}[/]"
+        _say(
+            f"\n[bold red]Conflicts in {len(result.conflicts)} file(s).[/] Resolve each one (edit the "
+            "<<<<<<< / >>>>>>> blocks; for a file git put in a folder you renamed, keep it or move it), "
+            "then `git add -A && git commit`."
         )
+        _say(f"To undo the upgrade entirely: [bold]{undo}[/]")
     elif result.dry_run:
-        console.print("\nDry run: nothing was changed.")
+        if result.uncommitted:
+            _say(
+                f"\nYour {len(result.uncommitted)} uncommitted change(s) are not included: "
+                "the dry run merged your last commit."
+            )
+        _say("\nDry run: nothing was changed.")
+    elif result.up_to_date:
+        _say("Nothing was changed.")
     else:
-        console.print(f"\n[bold green]Now at level {last.to_level}[/] (committed). Next steps:")
+        _say(f"\n[bold green]Now at level {last.to_level}[/] (committed). Next steps:")
         for command in next_steps(last.to_level):
-            console.print(f"  {command}", highlight=False, markup=False)
-        console.print(f"To undo: git reset --hard {result.start_commit[:12]}")
+            _say(f"  {command}", highlight=False, markup=False)
+        _say(f"To undo: {undo}", highlight=False)

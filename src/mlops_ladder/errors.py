@@ -1,4 +1,15 @@
-"""The one exception type for user mistakes: what is wrong, and how to fix it."""
+"""The one exception type for user mistakes (what is wrong, and how to fix it), and the exit codes."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a command's exit status means; docs/upgrade.md lists them for users."""
+
+    SUCCESS = 0
+    CONFLICTS = 1  # upgrade stopped on conflicts for the team to resolve; finish with `git commit`
+    REFUSED = 2  # a user mistake or unsafe state was refused before anything changed
+    FAILED = 3  # something failed unexpectedly; everything was put back as it was
 
 
 class LadderError(Exception):

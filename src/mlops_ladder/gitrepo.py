@@ -51,12 +51,19 @@ class Git:
             self._identity_args = [arg for key in missing for arg in ("-c", f"{key}={FALLBACK_IDENTITY[key]}")]
         return self._identity_args
 
-    def commit_snapshot(self, folder: Path, message: str, parents: list[str]) -> str:
-        """Commit `folder`'s files as a tree of this repository without touching its index or work tree."""
+    def snapshot_tree(self, folder: Path) -> str:
+        """Write every file of `folder` as a tree of this repository; its index and work tree stay untouched.
+
+        `--force` because a rendering is recorded exactly as rendered: the template's `.gitignore`,
+        this repository's `.git/info/exclude` and the user's global excludes must not filter it
+        (a package named `models` or `build` would otherwise vanish from the base of every upgrade).
+        """
         with tempfile.TemporaryDirectory(prefix="mlops-ladder-index-") as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_WORK_TREE": str(folder)}
-            self.run("add", "--all", ".", env=env)
-            tree = self.run("write-tree", env=env)
+            self.run("add", "--all", "--force", ".", env=env)
+            return self.run("write-tree", env=env)
+
+    def commit_tree(self, tree: str, message: str, parents: list[str]) -> str:
         parent_args = [arg for parent in parents for arg in ("-p", parent)]
         return self.run("commit-tree", tree, *parent_args, "-m", message)
 

@@ -8,25 +8,17 @@ from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
-from mlops_ladder import __version__
 from mlops_ladder.answers import fixed_answers, read_answers
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, require_git
+from mlops_ladder.pristine import PRISTINE_BRANCH, commit_rendering
 from mlops_ladder.render import known_answers, render_level
 from mlops_ladder.training_csv import check_training_csv
 
-# The branch that holds the untouched renderings; `upgrade` merges the next one from here.
-PRISTINE_BRANCH = "mlops-ladder/pristine"
-# Marks a pristine rendering in history, so the merge base travels with any clone of the project.
-PRISTINE_TRAILER = "Mlops-Ladder-Pristine"
 # Where `new` puts the user's CSV inside the project; the answers record `data/<file name>`.
 DATA_FOLDER = "data"
 # The questions asked again when the CSV they point to is refused (the task may be what is wrong).
 DATA_QUESTIONS = ("task", "dataset", "csv_path", "target_column", "primary_metric")
-
-
-def pristine_message(level: int, summary: str) -> str:
-    return f"{summary}\n\n{PRISTINE_TRAILER}: level {level}, mlops-ladder {__version__}"
 
 
 def new_project(
@@ -152,8 +144,10 @@ def _rendered_level(project: Path) -> int:
 def _first_commit(project: Path, level: int) -> None:
     git = Git(project)
     git.run("init", "--quiet", "--initial-branch", "main")
-    git.run("add", "--all")
-    git.run("commit", "--quiet", "-m", pristine_message(level, f"Scaffold level {level} with mlops-ladder"))
+    # Committed as rendered, past every ignore rule: this commit is the base of the first upgrade.
+    commit = commit_rendering(git, project, level, f"Scaffold level {level} with mlops-ladder", parents=[])
+    git.run("update-ref", "refs/heads/main", commit)
+    git.run("reset", "--quiet")  # the index takes the commit's files, so nothing shows as changed
     git.run("branch", PRISTINE_BRANCH)
 
 

@@ -1,55 +1,72 @@
 """`mlops-ladder upgrade`: move a project up one level at a time with a real 3-way merge.
 
-base   = the pristine rendering of the current level, found in the project's own history
+base   = the newest verified pristine rendering of the current level in the project's own history
 theirs = the pristine rendering of the next level, committed on top of base
 ours   = the user's branch
 git merges theirs into ours, so renames, inline conflict markers and `git merge --abort` are
 git's own. The base travels with every clone of the project, so neither the old templates nor a
-template git repository are needed.
+template git repository are needed. `--to <current level>` merges today's rendering of the current
+level the same way, which brings a newer mlops-ladder's template fixes.
 
-A project whose history holds no pristine rendering (made with plain `copier copy`, or with its
-history squashed) is adopted first: its level, rendered today from its answers, is recorded as the
-base with an `ours` merge, which changes no file. Any difference from it then counts as the team's
-edit, so it is kept or merged, never lost.
+A project whose history holds no verified rendering (plain `copier copy`, a squashed history, or a
+trailer copied onto the team's work by an amend or squash-merge) is adopted first: its level, rendered
+today from its answers, is recorded as the base with an `ours` merge, which changes no file. Any
+difference from it then counts as the team's edit, so it is kept or merged, never lost.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from mlops_ladder.answers import ANSWERS_FILE, check_level, read_answers
+from mlops_ladder import __version__
+from mlops_ladder.answers import ANSWERS_FILE
 from mlops_ladder.dependency_merge import PYPROJECT, PackageOutcome, merge_pyproject
-from mlops_ladder.errors import LadderError
-from mlops_ladder.gitrepo import Git, require_git
+from mlops_ladder.gitrepo import Git, GitError, require_git
 from mlops_ladder.level1_carry import PARAMS, TRAIN_SCRIPT, Moved, NotCarried, carry_params, moved_code
-from mlops_ladder.levels import HIGHEST, all_levels
-from mlops_ladder.render import known_answers, render_level
+from mlops_ladder.levels import all_levels
+from mlops_ladder.preflight import (
+    checked_answers,
+    checked_repository,
+    checked_target,
+    refuse_files_in_the_way,
+    uncommitted_paths,
+)
+from mlops_ladder.pristine import PRISTINE_BRANCH, commit_level, find_base, pristine_message, render_tree
+from mlops_ladder.render import known_answers
 from mlops_ladder.requirements_carry import REQUIREMENTS, carry_requirements
-from mlops_ladder.scaffold import PRISTINE_BRANCH, PRISTINE_TRAILER, pristine_message
 
 # What happened to each file, in the order the summary lists them.
 ACTIONS = {
     "added": "new in the next level",
     "updated": "you never changed it, so it takes the next level's version",
     "merged": "you and the next level both changed it; both changes kept",
-    "conflict": "you and the next level changed the same lines",
+    "conflict": "git could not merge it (the reason follows each file)",
     "kept": "the next level drops it, but you changed it, so it stays",
     "removed": "the next level drops it and you never changed it",
     "kept-deleted": "you deleted it; it stays deleted",
+}
+# Why an unmerged index entry is a conflict, by the index stages git left (1 base, 2 ours, 3 theirs).
+DEPENDENCY_CONFLICT = "you and the next level set different versions of the same package"
+CONFLICT_KINDS = {
+    frozenset("123"): "you and the next level changed the same lines",
+    frozenset("23"): "you and the next level both added it",
+    frozenset("3"): "the next level adds it in a folder you renamed; git put it here",
+    frozenset("2"): "you added it in a folder the next level renamed",
 }
 
 
 @dataclass(frozen=True)
 class FileChange:
-    path: str
+    path: str  # where the file is in the work tree
     action: str
+    detail: str = ""  # for conflicts: why git could not merge it
 
 
 @dataclass
@@ -66,6 +83,7 @@ class StepResult:
     not_carried: list[NotCarried] = field(default_factory=list)  # what stayed behind, why, and where it belongs
     moved: list[Moved] = field(default_factory=list)  # changed files the next level no longer runs, and their new home
     dependencies: list[PackageOutcome] = field(default_factory=list)  # what the merge did to each package you touched
+    up_to_date: bool = False  # today's rendering is the base's: nothing to merge
 
     @property
     def conflicts(self) -> list[str]:
@@ -73,61 +91,115 @@ class StepResult:
 
 
 @dataclass
+class AnswerChanges:
+    """Answers edited since the base was rendered, and the files of the current level that change with them."""
+
+    changed: dict[str, tuple[object, object]]
+    files: list[str]
+
+
+@dataclass
 class UpgradeResult:
     start_commit: str
     steps: list[StepResult]
     dry_run: bool
-    adopted: bool = False  # the history had no pristine rendering; one was recorded first
+    adopted: bool = False  # the history had no verified pristine rendering; one was recorded first
+    adoption_reason: str = ""
+    answer_changes: AnswerChanges | None = None
+    uncommitted: list[str] = field(default_factory=list)  # dry run only: left out of what it merged
 
     @property
     def conflicts(self) -> list[str]:
         return self.steps[-1].conflicts if self.steps else []
 
+    @property
+    def up_to_date(self) -> bool:
+        return bool(self.steps) and all(step.up_to_date for step in self.steps)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one upgrade needs to know about the user's project."""
+
+    project: Path  # the user's folder (a dry run merges in a throw-away worktree elsewhere)
+    tracked: set[str]  # files git tracked when the upgrade started
+    step: Callable[[str], None]
+    move_pristine_branch: bool
+
 
 def upgrade_project(
     project: Path, to_level: int | None = None, dry_run: bool = False, step: Callable[[str], None] = lambda _: None
 ) -> UpgradeResult:
-    """Upgrade `project` to `to_level` (default: the next level), one level per merge."""
+    """Upgrade `project` to `to_level` (default: the next level), one level per merge.
+
+    All or nothing: a refusal or a failure leaves HEAD, the work tree and the pristine branch as they were.
+    """
     require_git()
     project = project.expanduser().resolve()
-    git = _checked_repository(project)
-    answers = read_answers(project)
-    current = int(answers["level"])
-    target = _checked_target(current, to_level)
-    base = _pristine_base(git, current)
+    git = checked_repository(project, dry_run)
     start = git.run("rev-parse", "HEAD")
+    tracked = set(filter(None, git.run("ls-files", "-z").split("\x00")))
     if dry_run:
-        steps = _dry_run(git, answers, base, current, target, start, step)
-        return UpgradeResult(start, steps, dry_run=True, adopted=base is None)
+        uncommitted = uncommitted_paths(git)
+        with _throwaway_worktree(git, start) as work:
+            result = _upgrade(work, _Run(project, tracked, step, move_pristine_branch=False), start, to_level, True)
+        result.uncommitted = uncommitted
+        return result
     pristine_before = git.run("rev-parse", "--verify", "--quiet", PRISTINE_BRANCH, check=False)
     try:
-        steps = _climb(git, answers, base, current, target, step, move_pristine_branch=True)
+        result = _upgrade(git, _Run(project, tracked, step, move_pristine_branch=True), start, to_level, False)
     except BaseException:
         _restore(git, start, pristine_before)
         raise
-    return UpgradeResult(start, steps, dry_run=False, adopted=base is None)
+    if result.up_to_date:  # an adoption alone is not worth a commit
+        _restore(git, start, pristine_before)
+    return result
 
 
-def _climb(
-    git: Git,
-    answers: dict,
-    base: str | None,
-    current: int,
-    target: int,
-    step: Callable[[str], None],
-    move_pristine_branch: bool,
-) -> list[StepResult]:
-    if base is None:
-        step(f"Recording level {current} as the base (the history holds no pristine rendering)")
-        base = _adopt_base(git, answers, current)
+@contextmanager
+def _throwaway_worktree(git: Git, start: str) -> Iterator[Git]:
+    """A detached worktree of `start` beside the project, removed afterwards: a dry run merges there."""
+    scratch = Path(tempfile.mkdtemp(prefix="mlops-ladder-dry-run-"))
+    worktree = scratch / "project"
+    try:
+        git.run("worktree", "add", "--quiet", "--detach", str(worktree), start)
+        yield Git(worktree)
+    finally:
+        git.run("worktree", "remove", "--force", str(worktree), check=False)
+        git.run("worktree", "prune", check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _upgrade(work: Git, run: _Run, start: str, to_level: int | None, dry_run: bool) -> UpgradeResult:
+    answers = checked_answers(work, run.project)
+    current = int(answers["level"])
+    target = checked_target(current, to_level)
+    base = find_base(work, answers, current)
+    result = UpgradeResult(start, [], dry_run, adopted=base.commit is None, adoption_reason=base.adoption_reason)
+    if base.commit is None:
+        run.step(f"Recording level {current} as the base ({base.adoption_reason})")
+        base_commit = _adopt_base(work, answers, current)
+    else:
+        base_commit = base.commit
+        result.answer_changes = _answer_changes(work, base_commit, answers, current)
+    result.steps = _climb(work, run, answers, base_commit, current, target)
+    return result
+
+
+def _climb(work: Git, run: _Run, answers: dict, base: str, current: int, target: int) -> list[StepResult]:
     steps = []
-    for level in range(current, target):
-        step(f"Rendering level {level + 1}")
-        theirs = _commit_pristine(git, answers, level + 1, parents=[base])
-        if move_pristine_branch:  # merging the branch by name labels the conflict markers with it
-            git.run("branch", "--force", PRISTINE_BRANCH, theirs)
-        step(f"Merging level {level + 1} into your branch")
-        result = _merge(git, base, PRISTINE_BRANCH if move_pristine_branch else theirs, level)
+    pairs = [(current, current)] if target == current else [(level, level + 1) for level in range(current, target)]
+    for from_level, to_level in pairs:
+        run.step(f"Rendering level {to_level}")
+        theirs = _commit_theirs(work, answers, to_level, base)
+        if _tree(work, theirs) == _tree(work, base):
+            steps.append(StepResult(from_level, to_level, up_to_date=True))
+            break
+        refuse_files_in_the_way(work, theirs, run.project, run.tracked)
+        if run.move_pristine_branch:  # merging the branch by name labels the conflict markers with it
+            work.run("branch", "--force", PRISTINE_BRANCH, theirs)
+        run.step(f"Merging level {to_level} into your branch")
+        result = _merge(work, base, PRISTINE_BRANCH if run.move_pristine_branch else theirs, from_level, to_level)
         steps.append(result)
         if result.commit is None:
             break
@@ -135,76 +207,22 @@ def _climb(
     return steps
 
 
-def _dry_run(
-    git: Git, answers: dict, base: str | None, current: int, target: int, start: str, step
-) -> list[StepResult]:
-    """Run the very same upgrade in a throw-away worktree, so the project itself is never touched."""
-    scratch = Path(tempfile.mkdtemp(prefix="mlops-ladder-dry-run-"))
-    worktree = scratch / "project"
-    try:
-        git.run("worktree", "add", "--quiet", "--detach", str(worktree), start)
-        steps = _climb(Git(worktree), answers, base, current, target, step, move_pristine_branch=False)
-    finally:
-        git.run("worktree", "remove", "--force", str(worktree), check=False)
-        git.run("worktree", "prune", check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
-    return steps
+def _commit_theirs(work: Git, answers: dict, level: int, base: str) -> str:
+    """The pristine rendering of `level` on top of `base`, as a commit HEAD does not already hold.
+
+    After a reverted upgrade, the same rendering made within the same second would be the very
+    commit the revert undid, and git would call the merge "already up to date".
+    """
+    theirs = commit_level(work, answers, level, parents=[base])
+    if work.ok("merge-base", "--is-ancestor", theirs, "HEAD"):
+        tree = _tree(work, theirs)
+        message = pristine_message(level, f"Pristine rendering of level {level}, made again", tree)
+        theirs = work.commit_tree(tree, message, [base])
+    return theirs
 
 
-def _checked_repository(project: Path) -> Git:
-    git = Git(project)
-    if not project.is_dir() or not git.ok("rev-parse", "--is-inside-work-tree"):
-        raise LadderError(
-            f"{project} is not a git work tree.", "Run upgrade in a project made with `mlops-ladder new`."
-        )
-    if Path(git.run("rev-parse", "--show-toplevel")).resolve() != project:
-        raise LadderError(
-            f"{project} is not the top of its git repository.", "Run upgrade on the project's root folder."
-        )
-    if git.ok("rev-parse", "--verify", "--quiet", "MERGE_HEAD"):
-        raise LadderError(
-            "A git merge is already in progress.", "Finish it with `git commit`, or cancel it with `git merge --abort`."
-        )
-    if dirty := git.run("status", "--porcelain", "--untracked-files=all"):
-        files = ", ".join(line.split(maxsplit=1)[-1] for line in dirty.splitlines()[:3])
-        raise LadderError(
-            f"The project has uncommitted changes ({files}).",
-            "Commit or stash them first (`git add -A && git commit` or `git stash -u`).",
-        )
-    return git
-
-
-def _checked_target(current: int, to_level: int | None) -> int:
-    if current >= HIGHEST:
-        raise LadderError(
-            f"The project is already at level {HIGHEST}, the top of the ladder.",
-            "Beyond it lie feature stores, multi-model platforms and online learning: see docs/levels.md.",
-        )
-    target = current + 1 if to_level is None else to_level
-    if target <= current or target > HIGHEST:
-        raise LadderError(
-            f"--to {target} is not above the project's level ({current}) and within the ladder.",
-            f"Choose a level from {current + 1} to {HIGHEST}.",
-        )
-    for level in range(current + 1, target + 1):
-        check_level(level)
-    return target
-
-
-def _pristine_base(git: Git, current: int) -> str | None:
-    """The newest pristine rendering in HEAD's history (the merge base of the next step), if any."""
-    found = git.run("log", "-1", "--format=%H%x00%B", f"--grep=^{PRISTINE_TRAILER}: ", "HEAD", check=False)
-    if not found:
-        return None
-    commit, message = found.split("\x00", 1)
-    match = re.search(rf"^{PRISTINE_TRAILER}: level (\d+)", message, re.MULTILINE)
-    if not match or int(match.group(1)) != current:
-        raise LadderError(
-            f"{ANSWERS_FILE} says level {current}, but the project's last rendering is level "
-            f"{match.group(1) if match else '?'}.",
-            f"Restore the level in {ANSWERS_FILE} with `git checkout {commit[:12]} -- {ANSWERS_FILE}`.",
-        )
-    return commit
+def _tree(git: Git, commit: str) -> str:
+    return git.run("rev-parse", f"{commit}^{{tree}}")
 
 
 def _adopt_base(git: Git, answers: dict, level: int) -> str:
@@ -213,58 +231,83 @@ def _adopt_base(git: Git, answers: dict, level: int) -> str:
     The `ours` merge keeps every file exactly as it is; it only tells git where the project
     started, so the next merge has a base.
     """
-    base = _commit_pristine(git, answers, level, parents=[])
+    base = commit_level(git, answers, level, parents=[])
     message = f"Record level {level} as rendered today as the base for mlops-ladder upgrades"
     git.run("merge", "--quiet", "--no-verify", "--allow-unrelated-histories", "-s", "ours", "-m", message, base)
     return base
 
 
-def _commit_pristine(git: Git, answers: dict, level: int, parents: list[str]) -> str:
-    with tempfile.TemporaryDirectory(prefix="mlops-ladder-render-") as scratch:
-        rendered = Path(scratch) / "project"
-        render_level(rendered, {**known_answers(answers), "level": level})
-        message = pristine_message(level, f"Pristine rendering of level {level}")
-        return git.commit_snapshot(rendered, message, parents=parents)
+def _answer_changes(work: Git, base: str, answers: dict, level: int) -> AnswerChanges | None:
+    """Answers edited by hand since `base` was rendered, with the files they change at the current level."""
+    try:
+        recorded = yaml.safe_load(work.run("show", f"{base}:{ANSWERS_FILE}", check=False, strip=False))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    before, now = known_answers(recorded), known_answers(answers)
+    changed = {
+        key: (before.get(key), now.get(key))
+        for key in sorted(before.keys() | now.keys())
+        if key != "level" and before.get(key) != now.get(key)
+    }
+    if not changed:
+        return None
+    rendered = render_tree(work, answers, level)
+    files = work.run("diff", "--name-only", "-z", base, rendered).split("\x00")
+    return AnswerChanges(changed, sorted(path for path in files if path and path != ANSWERS_FILE))
 
 
-def _merge(git: Git, base: str, theirs: str, level: int) -> StepResult:
-    result = StepResult(level, level + 1)
-    template_changes = _name_status(git, base, theirs)
-    user_changes = _name_status(git, base, "HEAD")
-    message = f"Upgrade from level {level} to level {level + 1} with mlops-ladder"
+def _merge(git: Git, base: str, theirs: str, from_level: int, to_level: int) -> StepResult:
+    result = StepResult(from_level, to_level)
+    template_changes = _changes(git, base, theirs)
+    user_changes = _changes(git, base, "HEAD")
+    if to_level == from_level:
+        message = f"Update level {from_level} to the templates of mlops-ladder {__version__}"
+    else:
+        message = f"Upgrade from level {from_level} to level {to_level} with mlops-ladder"
     git.run("merge", "--no-ff", "--no-commit", "--no-verify", "-m", message, theirs, check=False)
     conflicts = _settle_deletions(git, result)
-    if template_changes.get(PYPROJECT) == user_changes.get(PYPROJECT) == "M":
+    if template_changes.get(PYPROJECT, ("",))[0] == user_changes.get(PYPROJECT, ("",))[0] == "M":
         _merge_dependencies(git, base, theirs, result, conflicts)
-    settled = {change.path for change in result.changes}
-    for path, status in template_changes.items():
-        if path in conflicts:
-            result.changes.append(FileChange(path, "conflict"))
-        elif path not in settled:
-            result.changes.append(FileChange(path, _action(status, user_changes.get(path))))
+    settled = {change.path for change in result.changes} | set(conflicts)
+    for path, (status, _) in template_changes.items():
+        here = user_changes[path][1] if path in user_changes else path  # where the team's rename put it
+        if here not in settled and path not in settled:
+            result.changes.append(FileChange(here, _action(status, user_changes.get(path, (None,))[0])))
+    result.changes += [FileChange(path, "conflict", detail) for path, detail in sorted(conflicts.items())]
     result.left_alone = len(set(user_changes) - set(template_changes))
     if PYPROJECT not in conflicts:  # also when other files conflict: the team commits what is staged
         _carry_requirements(git, base, result)
     if PARAMS not in conflicts:
         _carry_params(git, base, result)
     if not conflicts:
-        git.run("commit", "--quiet", "--no-verify", "--no-edit")
-        result.commit = git.run("rev-parse", "HEAD")
+        result.commit = _commit_merge(git, message)
     return result
 
 
-def _settle_deletions(git: Git, result: StepResult) -> set[str]:
-    """Resolve modify/delete conflicts by policy and return the paths that truly conflict.
+def _commit_merge(git: Git, message: str) -> str:
+    """Commit the finished merge with an explicit message (git's own would list settled conflicts)."""
+    git.run("commit", "--quiet", "--no-verify", "-m", message)
+    if git.ok("rev-parse", "--verify", "--quiet", "MERGE_HEAD") or git.run("ls-files", "--unmerged"):
+        raise GitError("git left the merge unfinished after committing it")
+    return git.run("rev-parse", "HEAD")
+
+
+def _settle_deletions(git: Git, result: StepResult) -> dict[str, str]:
+    """Resolve modify/delete conflicts by policy; return every other unmerged path with why it conflicts.
 
     A file the user deleted stays deleted; a file the next level drops stays if the user changed it.
+    Every other unmerged entry (content, add/add, rename and directory-rename cases) is a conflict,
+    listed at its real path in the work tree.
     """
     stages: dict[str, set[str]] = {}
     for line in git.run("ls-files", "--unmerged", "-z").split("\x00"):
         if line:
             info, path = line.split("\t", 1)
             stages.setdefault(path, set()).add(info.split()[2])
-    conflicts = set()
-    for path, present in stages.items():
+    conflicts = {}
+    for path, present in stages.items():  # also at a renamed path: you renamed it, the next level drops it
         if present == {"1", "3"}:
             git.run("rm", "--quiet", "--force", "--", path)
             result.changes.append(FileChange(path, "kept-deleted"))
@@ -272,11 +315,11 @@ def _settle_deletions(git: Git, result: StepResult) -> set[str]:
             git.run("add", "--", path)
             result.changes.append(FileChange(path, "kept"))
         else:
-            conflicts.add(path)
+            conflicts[path] = CONFLICT_KINDS.get(frozenset(present), "renamed or changed differently on each side")
     return conflicts
 
 
-def _merge_dependencies(git: Git, base: str, theirs: str, result: StepResult, conflicts: set[str]) -> None:
+def _merge_dependencies(git: Git, base: str, theirs: str, result: StepResult, conflicts: dict[str, str]) -> None:
     """Merge pyproject.toml's dependency lists by package, whether or not git's line merge conflicted.
 
     A clean line merge can still hold two requirements for one package. Where both sides set a
@@ -291,14 +334,15 @@ def _merge_dependencies(git: Git, base: str, theirs: str, result: StepResult, co
     result.dependencies = merged.packages
     if not merged.conflicted:
         git.run("add", "--", PYPROJECT)
-        conflicts.discard(PYPROJECT)
-    elif PYPROJECT not in conflicts:  # git merged the lines cleanly: record the file as unmerged again
+        conflicts.pop(PYPROJECT, None)
+        return
+    if PYPROJECT not in conflicts:  # git merged the lines cleanly: record the file as unmerged again
         stages = "".join(
             f"100644 {git.run('rev-parse', f'{commit}:{PYPROJECT}')} {stage}\t{PYPROJECT}\n"
             for stage, commit in ((1, base), (2, "HEAD"), (3, theirs))
         )
         git.run("update-index", "--index-info", input=f"0 {'0' * 40}\t{PYPROJECT}\n{stages}")
-        conflicts.add(PYPROJECT)
+        conflicts[PYPROJECT] = DEPENDENCY_CONFLICT
 
 
 def _carry_requirements(git: Git, base: str, result: StepResult) -> None:
@@ -337,18 +381,18 @@ def _carry_params(git: Git, base: str, result: StepResult) -> None:
         git.run("add", "--", PARAMS)
 
 
-def _name_status(git: Git, old: str, new: str) -> dict[str, str]:
-    """Changed paths between two commits, keyed by their path in `old` (renames by their old name)."""
+def _changes(git: Git, old: str, new: str) -> dict[str, tuple[str, str]]:
+    """Changed paths between two commits: old path -> (status letter, path in `new`), renames followed."""
     changes = {}
     fields = git.run("diff", "--name-status", "-z", "-M", old, new).split("\x00")
     i = 0
     while i < len(fields) - 1:
         status = fields[i]
         if status.startswith(("R", "C")):
-            changes[fields[i + 1]] = "R"
+            changes[fields[i + 1]] = ("R", fields[i + 2])
             i += 3
         else:
-            changes[fields[i + 1]] = status[0]
+            changes[fields[i + 1]] = (status[0], fields[i + 1])
             i += 2
     return changes
 
