@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
+from example_data import CHURN, SPEND, add_example_data
 from project_harness import GeneratedProject, generate
 from sklearn.datasets import load_wine
 
@@ -79,3 +81,26 @@ def test_level1_trains_on_a_users_csv_and_explains_bad_data(tmp_path) -> None:
     missing = project.run(project.python, "train.py", check=False)
     assert missing.returncode != 0
     assert f"no CSV file at {csv}" in missing.stderr
+
+
+@pytest.mark.parametrize(("answers", "metric", "lowest"), [(CHURN, "f1", 0.75), (SPEND, "r2", 0.5)])
+def test_level1_trains_on_text_categories_and_gaps(tmp_path, answers: dict, metric: str, lowest: float) -> None:
+    """The example CSVs (numbers, text categories, empty cells; a text or a numeric target) at the
+    relative path `new` records: the project's own tests, train.py, predict.py and ruff pass."""
+    project = add_example_data(generate(1, tmp_path, install=False, **answers), answers)
+
+    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = project.run(project.python, "train.py")
+    scores = dict(re.findall(r"^\s+(\w+)\s+([-\d.]+)", result.stdout, re.MULTILINE))
+    assert float(scores[metric]) >= lowest, result.stdout
+
+    rows = pd.read_csv(project.path / "sample_input.csv")
+    rows.loc[0, "plan"] = None  # a gap
+    rows.loc[1, "plan"] = "enterprise"  # a category the model never saw
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    project.run(project.python, "predict.py", str(tmp_path / "rows.csv"), "--output", str(tmp_path / "out.csv"))
+    predictions = pd.read_csv(tmp_path / "out.csv")["prediction"]
+    assert predictions.notna().all()
+    if answers is CHURN:
+        assert set(predictions) <= {"yes", "no"}  # the labels as trained
+    lint(project)

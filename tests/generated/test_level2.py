@@ -12,6 +12,7 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
+from example_data import CHURN, SPEND, add_example_data
 from mlflow import MlflowClient
 from project_harness import GeneratedProject, generate
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
@@ -24,7 +25,7 @@ pytestmark = [
 ]
 
 
-def answers(project: GeneratedProject) -> dict:
+def answers_of(project: GeneratedProject) -> dict:
     return yaml.safe_load((project.path / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
@@ -40,7 +41,7 @@ def head_commit(path: Path) -> str:
 )
 def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str, dataset: str, metric: str):
     project = generate(2, tmp_path, task=task)
-    recorded = answers(project)
+    recorded = answers_of(project)
     package = recorded["package_name"]
     assert recorded["level"] == 2
     assert (recorded["dataset"], recorded["primary_metric"]) == (dataset, metric)
@@ -90,7 +91,7 @@ def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str,
     assert "arrives at level 3" in later.stdout
 
 
-def test_level2_csv_project_trains_and_names_a_broken_column(tmp_path: Path):
+def test_level2_csv_project_trains_and_names_a_missing_target(tmp_path: Path):
     csv = tmp_path / "wine.csv"
     wine = load_wine(as_frame=True).frame.rename(columns={"target": "label"})
     wine.to_csv(csv, index=False)
@@ -102,16 +103,49 @@ def test_level2_csv_project_trains_and_names_a_broken_column(tmp_path: Path):
         csv_path=str(csv),
         target_column="label",
     )
-    package = answers(project)["package_name"]
+    package = answers_of(project)["package_name"]
 
     trained = project.run(project.python, "-m", package, "train")
     assert "Trained run" in trained.stdout
 
-    broken = pd.read_csv(csv)
-    broken["magnesium"] = broken["magnesium"].astype(object)
-    broken.loc[7, "magnesium"] = "high"
-    broken.to_csv(csv, index=False)
+    wine.rename(columns={"label": "class"}).to_csv(csv, index=False)
     failed = project.run(project.python, "-m", package, "train", check=False)
     assert failed.returncode == 2
-    assert "'magnesium'" in failed.stderr
+    assert "'label'" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.parametrize("answers", [CHURN, SPEND], ids=["churn-text-label", "spend-regression"])
+def test_level2_trains_on_text_categories_and_gaps(tmp_path: Path, answers: dict):
+    """The example CSVs at the relative path `new` records: the project's own test suite, its demo
+    and scoring a CSV with gaps and an unseen category pass; then data.sha256 guards the data."""
+    project = add_example_data(generate(2, tmp_path, **answers), answers)
+    package = answers_of(project)["package_name"]
+
+    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    demo = project.run(project.python, "-m", package, "demo")
+    fingerprint = re.search(r"Data fingerprint: ([0-9a-f]{64})", demo.stdout).group(1)
+
+    rows = pd.read_csv(project.path / answers["csv_path"]).head(6).drop(columns=answers["target_column"])
+    rows.loc[0, "plan"] = None
+    rows.loc[1, "plan"] = "enterprise"
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    project.run(project.python, "-m", package, "predict", str(tmp_path / "rows.csv"))
+    scored = pd.read_csv(project.path / "predictions.csv")
+    assert scored["prediction"].notna().all()
+    if answers is CHURN:
+        assert set(scored["prediction"]) <= {"yes", "no"}
+        assert list(scored.filter(like="probability_").columns) == ["probability_no", "probability_yes"]
+
+    # Data kept out of git: the fingerprint in params.yaml accepts this data and refuses other data.
+    params_file = project.path / "params.yaml"
+    params_file.write_text(
+        params_file.read_text(encoding="utf-8").replace("sha256: null", f"sha256: {fingerprint}"), encoding="utf-8"
+    )
+    project.run(project.python, "-m", package, "train")
+    data_file = project.path / answers["csv_path"]
+    data_file.write_text(data_file.read_text(encoding="utf-8") + data_file.read_text().splitlines()[1] + "\n")
+    refused = project.run(project.python, "-m", package, "train", check=False)
+    assert refused.returncode == 2
+    assert f"expects {fingerprint}" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from project_harness import TEMPLATES, GeneratedProject, generate
+from example_data import CHURN, add_example_data
+from project_harness import GeneratedProject, generate
 from serving import http, serving
 
 pytestmark = pytest.mark.slow
@@ -22,13 +23,16 @@ pytestmark = pytest.mark.slow
 CASES = {
     "classification": {"task": "classification", "dataset": "breast_cancer"},
     "regression": {"task": "regression", "dataset": "diabetes"},
+    # Numbers, text categories, empty cells and a text label, at the relative path `new` records.
+    "churn-csv": CHURN,
 }
-SERVICE_MODULE = TEMPLATES / "level3" / "src" / "{{package_name}}" / "service.py"
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    return generate(3, tmp_path_factory.mktemp(request.param), **CASES[request.param])
+    answers = CASES[request.param]
+    project = generate(3, tmp_path_factory.mktemp(request.param), **answers)
+    return add_example_data(project, answers) if answers["dataset"] == "csv" else project
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,6 @@ def test_pipeline_promotes_a_champion_that_leads_back_to_data_and_code(
     assert decision["data_fingerprint"] == fingerprint
 
 
-@pytest.mark.skipif(not SERVICE_MODULE.exists(), reason="level 3 has no service.py yet")
 def test_serve_command_answers_ready_and_predict(
     project: GeneratedProject, pipeline_ran: subprocess.CompletedProcess, tmp_path: Path
 ) -> None:
@@ -104,3 +107,10 @@ def test_serve_command_answers_ready_and_predict(
         assert status == 200, answer
         assert answer["prediction"] is not None
         assert str(answer["model_version"]) == str(card["version"])
+        if project.path.joinpath("data", "churn.csv").exists():
+            # The label as trained, and each class's probability keyed by it.
+            assert answer["prediction"] in ("yes", "no")
+            assert sorted(answer["probabilities"]) == ["no", "yes"]
+            status, batch = http("POST", f"{base}/predict/batch", {"rows": [card["input_example"]] * 3})
+            assert status == 200, batch
+            assert batch["predictions"] == [answer["prediction"]] * 3

@@ -30,8 +30,9 @@ class ConfigError(UserError):
 
 
 class StrictModel(BaseModel):
-    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting, and
-    # no field has a default: params.yaml lists every setting, so it is the one place to look.
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting.
+    # params.yaml lists every setting, so it is the one place to look; the few fields with a default
+    # are there so that a params file written before the field existed still loads.
     model_config = ConfigDict(extra="forbid")
 
 
@@ -42,6 +43,8 @@ class DataParams(StrictModel):
     features: list[str]
     test_size: float = Field(gt=0, lt=1)
     seed: int
+    # The data's fingerprint (see data.fingerprint); when set, other data is refused.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _csv_needs_a_path(self) -> DataParams:

@@ -1,4 +1,5 @@
-"""The data: load it, check its schema, split it with a fixed seed, and fingerprint its content."""
+"""The data: load it, check its schema, type its features, split it with a fixed seed, and
+fingerprint its content."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import hashlib
 import re
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-from .config import DataParams, UserError
+from .config import DataParams, Params, UserError
 
 # Datasets that ship with scikit-learn, so the project runs offline with no download.
 BUNDLED_LOADERS = {
@@ -18,6 +20,11 @@ BUNDLED_LOADERS = {
     "wine": datasets.load_wine,
     "diabetes": datasets.load_diabetes,
 }
+
+
+# A feature's type, as the model's MLflow signature names it.
+NUMBER = "double"
+TEXT = "string"
 
 
 class SchemaError(UserError):
@@ -29,6 +36,12 @@ class Split(NamedTuple):
     x_test: pd.DataFrame
     y_train: pd.Series
     y_test: pd.Series
+
+
+class TrainingData(NamedTuple):
+    frame: pd.DataFrame  # the whole dataset, features and target
+    fingerprint: str  # SHA-256 of its content (see fingerprint)
+    split: Split
 
 
 def load_dataset(data: DataParams) -> pd.DataFrame:
@@ -84,14 +97,45 @@ def validate_schema(df: pd.DataFrame, data: DataParams) -> None:
                 f"The feature column '{column}' is not in the data. "
                 "Fix: correct data.features in params.yaml or add the column."
             )
-        if not pd.api.types.is_numeric_dtype(df[column]):
-            example = first_non_numeric(df[column])
-            raise SchemaError(
-                f"The feature column '{column}' must be numeric but holds {example!r}. "
-                "Fix: clean that column or leave it out of data.features in params.yaml."
-            )
     if len(df) < 10:
         raise SchemaError(f"The data has only {len(df)} rows; training and testing need 10.")
+
+
+def feature_types(x: pd.DataFrame) -> dict[str, str]:
+    """Each feature's type, decided by the training data: a number or text (a category).
+
+    The names are the MLflow signature's types. The signature records them with the model, so
+    scoring a CSV, the service's request schema and the drift report all treat a column alike.
+    """
+    return {
+        str(column): NUMBER if pd.api.types.is_numeric_dtype(x[column]) else TEXT
+        for column in x.columns
+    }
+
+
+def as_model_input(rows: pd.DataFrame, types: dict[str, str], source: str) -> pd.DataFrame:
+    """The columns of `types`, in that order, in the form the model was trained on.
+
+    Numbers become float64 and text becomes Python strings; a missing value is NaN in both, which
+    the pipeline fills in (see features.py). A value that is not a number in a number column
+    stops with a SchemaError naming the column.
+    """
+    columns = {}
+    for name, kind in types.items():
+        column = rows[name]
+        if kind == TEXT:
+            # A CSV column of codes such as 1, 2, 3 reads as numbers: compare them as text.
+            columns[name] = column.astype(str).astype(object).where(column.notna(), np.nan)
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        if (numbers.isna() & column.notna()).any():
+            example = first_non_numeric(column)
+            raise SchemaError(
+                f"The column '{name}' of {source} must be numeric but holds {example!r}. "
+                "Fix: clean that column."
+            )
+        columns[name] = numbers.astype("float64")
+    return pd.DataFrame(columns, index=rows.index)
 
 
 def first_non_numeric(column: pd.Series) -> object:
@@ -106,8 +150,8 @@ def split(df: pd.DataFrame, data: DataParams, stratify: bool = True) -> Split:
 
     Stratifying (classification) keeps each class's share equal in both parts.
     """
-    # float64 features can hold missing values (NaN), in training and in the model's signature.
-    x = df[feature_columns(df, data)].astype("float64")
+    features = df[feature_columns(df, data)]
+    x = as_model_input(features, feature_types(features), source="the data")
     y = df[data.target]
     try:
         x_train, x_test, y_train, y_test = train_test_split(
@@ -132,3 +176,35 @@ def fingerprint(df: pd.DataFrame) -> str:
     digest.update(repr([(str(name), str(dtype)) for name, dtype in df.dtypes.items()]).encode())
     digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def check_fingerprint(actual: str, data: DataParams) -> None:
+    """With data.sha256 set, refuse data whose fingerprint is another one."""
+    if data.sha256 is not None and actual != data.sha256:
+        source = data.path if data.source == "csv" else data.source
+        raise SchemaError(
+            f"The data at {source} has fingerprint {actual}, but data.sha256 in params.yaml "
+            f"expects {data.sha256}. Fix: restore the expected data, or set data.sha256 to the "
+            "new fingerprint (or null) if the change is intended."
+        )
+
+
+def load_training_data(params: Params) -> TrainingData:
+    """Load, check and split the configured data: what train, evaluate and the gate all start from.
+
+    The split is stratified for classification, and the data is refused when data.sha256 names
+    another fingerprint.
+    """
+    df = load_dataset(params.data)
+    validate_schema(df, params.data)
+    target = df[params.data.target]
+    if params.task == "regression" and not pd.api.types.is_numeric_dtype(target):
+        raise SchemaError(
+            f"The target column '{params.data.target}' holds text such as {target.iloc[0]!r}, "
+            "but regression predicts numbers. Fix: set task: classification in params.yaml, "
+            "or pick a numeric target."
+        )
+    data_fingerprint = fingerprint(df)
+    check_fingerprint(data_fingerprint, params.data)
+    parts = split(df, params.data, stratify=params.task == "classification")
+    return TrainingData(df, data_fingerprint, parts)

@@ -1,4 +1,4 @@
-"""Evaluation: metrics of a model on the held-out data, and which of two scores is better."""
+"""Evaluation: the metrics of a model on the held-out data."""
 
 from __future__ import annotations
 
@@ -14,18 +14,8 @@ from sklearn import metrics
 from sklearn.pipeline import Pipeline
 
 from .config import Params, UserError
-from .data import fingerprint, load_dataset, split, validate_schema
+from .data import load_training_data
 from .tracking import configure_tracking, latest_run_id
-
-# Which direction is better for each metric, so a later promotion gate can compare two models.
-HIGHER_IS_BETTER = {
-    "f1": True,
-    "accuracy": True,
-    "roc_auc": True,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
 
 
 def compute_metrics(
@@ -54,13 +44,6 @@ def compute_metrics(
     return scores
 
 
-def is_better(metric: str, new: float, old: float, margin: float = 0.0) -> bool:
-    """True when `new` beats `old` on `metric` by more than `margin`."""
-    if HIGHER_IS_BETTER[metric]:
-        return new > old + margin
-    return new < old - margin
-
-
 def score(model: Pipeline, task: str, x: pd.DataFrame, y: pd.Series) -> dict[str, float]:
     """Every metric of the task for `model` on the rows `x` with true values `y`."""
     y_score = model.predict_proba(x) if task == "classification" else None
@@ -76,9 +59,7 @@ class EvaluationResult:
 
 def evaluate_run(params: Params, run_id: str | None = None) -> EvaluationResult:
     """Load the model of `run_id` (default: the latest run) and score it on the test split."""
-    df = load_dataset(params.data)
-    validate_schema(df, params.data)
-    parts = split(df, params.data, stratify=params.task == "classification")
+    data = load_training_data(params)
     experiment_id = configure_tracking(params)
     run_id = run_id or latest_run_id(experiment_id)
     try:
@@ -91,6 +72,6 @@ def evaluate_run(params: Params, run_id: str | None = None) -> EvaluationResult:
         ) from None
     return EvaluationResult(
         run_id=run_id,
-        metrics=score(model, params.task, parts.x_test, parts.y_test),
-        same_data=run.data.tags.get("data_fingerprint") == fingerprint(df),
+        metrics=score(model, params.task, data.split.x_test, data.split.y_test),
+        same_data=run.data.tags.get("data_fingerprint") == data.fingerprint,
     )

@@ -12,7 +12,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from .config import Params, UserError
-from .data import first_non_numeric
+from .data import as_model_input
 from .tracking import configure_tracking, latest_run_id
 
 
@@ -35,9 +35,8 @@ def predict_csv(
     experiment_id = configure_tracking(params)
     run_id = run_id or latest_run_id(experiment_id)
     model = load_run_model(run_id)
-    # A Pipeline fitted on a DataFrame remembers its feature names, in training order.
-    features = list(model.feature_names_in_)
-    x = feature_matrix(rows, features, target=params.data.target, source=input_path.name)
+    types = signature_types(run_id)
+    x = feature_matrix(rows, types, target=params.data.target, source=input_path.name)
 
     scored = rows.copy()
     scored["prediction"] = model.predict(x)
@@ -78,16 +77,23 @@ def load_run_model(run_id: str) -> Pipeline:
         ) from None
 
 
-def feature_matrix(
-    rows: pd.DataFrame, features: list[str], target: str, source: str
-) -> pd.DataFrame:
-    """The model's input: exactly the training features, numeric, in training order.
+def signature_types(run_id: str) -> dict[str, str]:
+    """The features of run `run_id`'s model and their types, in training order (its signature)."""
+    signature = mlflow.models.get_model_info(f"runs:/{run_id}/model").signature
+    return {column.name: column.type.name for column in signature.inputs.inputs}
 
-    The target column may be present (rows taken from the training data) and is ignored.
+
+def feature_matrix(
+    rows: pd.DataFrame, types: dict[str, str], target: str, source: str
+) -> pd.DataFrame:
+    """The model's input: exactly the training features, typed as in training, in training order.
+
+    `types` maps each feature to its type, as the model's signature recorded it. The target
+    column may be present (rows taken from the training data) and is ignored.
     """
     given = [column for column in rows.columns if column != target]
-    missing = [column for column in features if column not in given]
-    unexpected = [column for column in given if column not in features]
+    missing = [column for column in types if column not in given]
+    unexpected = [column for column in given if column not in types]
     if missing or unexpected:
         problems = []
         if missing:
@@ -98,15 +104,7 @@ def feature_matrix(
             f"{source} {' and '.join(problems)}. "
             "Fix: give exactly the training feature columns (in any order)."
         )
-    for column in features:
-        if not pd.api.types.is_numeric_dtype(rows[column]):
-            example = first_non_numeric(rows[column])
-            raise UserError(
-                f"The column '{column}' of {source} must be numeric but holds {example!r}. "
-                "Fix: clean that column."
-            )
-    # The model was trained on float64 features; integers in a CSV become floats here.
-    return rows[features].astype("float64")
+    return as_model_input(rows, types, source)
 
 
 def quoted(columns: list[str]) -> str:

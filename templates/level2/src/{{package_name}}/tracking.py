@@ -58,7 +58,7 @@ def configure_tracking(params: Params) -> str:
 
 
 def latest_run_id(experiment_id: str) -> str:
-    """The newest finished run of the experiment that logged a model."""
+    """The newest finished run of the experiment (every run `train` finishes logged a model)."""
     runs = MlflowClient().search_runs(
         [experiment_id],
         filter_string="attributes.status = 'FINISHED'",

@@ -171,7 +171,9 @@ def ui_command(args: argparse.Namespace) -> int:
 def report_training(params: Params, result: TrainResult) -> None:
     from .tracking import tracking_uri
 
-    print(f"Trained run {result.run_id} (data fingerprint {result.fingerprint[:12]})")
+    print(f"Trained run {result.run_id}")
+    # In full, to copy into data.sha256 of params.yaml when the data must stay out of git.
+    print(f"Data fingerprint: {result.fingerprint}")
     print(f"Tracking store: {tracking_uri(params)}")
     print_metrics(result.metrics, params.metric)
 

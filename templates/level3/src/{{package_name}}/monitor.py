@@ -23,7 +23,7 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.presets import DataDriftPreset
 
 from .config import Params, UserError, prediction_log_url
-from .data import load_dataset, split
+from .data import NUMBER, TEXT, as_model_input, feature_types, load_training_data
 from .prediction_log import read_predictions
 
 HTML_NAME = "drift_report.html"
@@ -33,12 +33,11 @@ SHOWN_FEATURES = 10  # drifted features printed; the JSON summary has them all
 
 def load_reference(params: Params) -> pd.DataFrame:
     """The training split: the same rows the model was fitted on (same data, same seed)."""
-    df = load_dataset(params.data)
-    return split(df, params.data, stratify=params.task == "classification").x_train
+    return load_training_data(params).split.x_train
 
 
-def load_current(params: Params, features: list[str]) -> pd.DataFrame:
-    """The inputs of the most recent predictions, one column per feature."""
+def load_current(params: Params, types: dict[str, str]) -> pd.DataFrame:
+    """The inputs of the most recent predictions, one column per feature, typed as in training."""
     url = prediction_log_url(params)
     logged = read_predictions(url, limit=params.monitoring.window_rows)
     if logged.empty:
@@ -46,18 +45,25 @@ def load_current(params: Params, features: list[str]) -> pd.DataFrame:
             f"No predictions in the log at {url} yet, so there is nothing to compare. "
             f"Fix: start the service (`python -m {__package__} serve`) and send it requests."
         )
-    missing = [name for name in features if name not in logged.columns]
+    missing = [name for name in types if name not in logged.columns]
     if missing:
         raise UserError(
             f"The logged inputs lack the training features {missing}: the served model does not "
             "match params.yaml. Fix: serve a champion trained with this project's data."
         )
-    return logged[features].astype("float64")
+    return as_model_input(logged, types, source="the prediction log")
 
 
 def build_report(current: pd.DataFrame, reference: pd.DataFrame, drift_share: float):
-    """Run Evidently's data-drift preset; tests are included because they hold the verdicts."""
-    definition = DataDefinition(numerical_columns=list(reference.columns))
+    """Run Evidently's data-drift preset; tests are included because they hold the verdicts.
+
+    Numbers and text categories get different tests (Evidently picks them by column kind).
+    """
+    types = feature_types(reference)
+    definition = DataDefinition(
+        numerical_columns=[name for name, kind in types.items() if kind == NUMBER],
+        categorical_columns=[name for name, kind in types.items() if kind == TEXT],
+    )
     report = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True)
     with warnings.catch_warnings():
         # A feature that is constant in the window makes numpy warn inside Evidently's summary
@@ -102,8 +108,7 @@ def summarize(snapshot, drift_share: float) -> dict:
 def run_monitor(params: Params) -> bool:
     """Write the drift report and its JSON summary; True when the dataset drifted."""
     reference = load_reference(params)
-    features = list(reference.columns)
-    current = load_current(params, features)
+    current = load_current(params, feature_types(reference))
     snapshot = build_report(current, reference, params.monitoring.drift_share)
     summary = summarize(snapshot, params.monitoring.drift_share)
 

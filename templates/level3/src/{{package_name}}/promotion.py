@@ -19,9 +19,19 @@ import pandas as pd
 
 from . import registry
 from .config import Params
-from .data import fingerprint, load_dataset, split, validate_schema
-from .evaluate import is_better, score
+from .data import load_training_data
+from .evaluate import score
 from .tracking import configure_tracking
+
+# Which direction is better for each metric.
+HIGHER_IS_BETTER = {
+    "f1": True,
+    "accuracy": True,
+    "roc_auc": True,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
 
 
 @dataclass
@@ -72,17 +82,22 @@ class Decision:
         }
 
 
+def is_better(metric: str, new: float, old: float, margin: float = 0.0) -> bool:
+    """True when `new` beats `old` on `metric` by more than `margin`."""
+    if HIGHER_IS_BETTER[metric]:
+        return new > old + margin
+    return new < old - margin
+
+
 def _fmt(value: float | None) -> str:
     return "none" if value is None else f"{value:.6g}"
 
 
 def load_holdout(params: Params) -> Holdout:
     """Rebuild the test split from the configured data, with the bounds sanity checks use."""
-    df = load_dataset(params.data)
-    validate_schema(df, params.data)
-    parts = split(df, params.data, stratify=params.task == "classification")
-    target = df[params.data.target]
-    holdout = Holdout(x=parts.x_test, y=parts.y_test, fingerprint=fingerprint(df))
+    data = load_training_data(params)
+    target = data.frame[params.data.target]
+    holdout = Holdout(x=data.split.x_test, y=data.split.y_test, fingerprint=data.fingerprint)
     if params.task == "classification":
         holdout.known_classes = set(target.unique().tolist())
     else:

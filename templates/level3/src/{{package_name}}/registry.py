@@ -20,11 +20,6 @@ CHALLENGER = "challenger"
 LINEAGE_TAGS = ("data_fingerprint", "git_commit")
 
 
-def model_uri(params: Params, alias: str = CHAMPION) -> str:
-    """The URI that loads the version an alias points at, e.g. `models:/<name>@champion`."""
-    return f"models:/{params.registry.model_name}@{alias}"
-
-
 def version_uri(params: Params, version: str) -> str:
     """The URI of one registered version, e.g. `models:/<name>/3`."""
     return f"models:/{params.registry.model_name}/{version}"

@@ -7,11 +7,16 @@
     GET  /ready          a champion model is loaded (readiness); 503 until one is trained
     GET  /model          which version answers, and where it came from (run, metrics, data, commit)
 
+A classifier answers the class as it was trained (a string stays a string, a number a number)
+and the probability of each class, keyed by class.
+
 The champion is loaded once, at start, with the native scikit-learn flavor. The request schema
-is built from the model's signature (feature names, types, required fields), so /docs and
-/openapi.json describe exactly what the model takes and a bad request is refused with a 4xx
-before it reaches the model. Every prediction is written to the prediction log, off the
-request path.
+is built from the model's signature (feature names and types), so /docs and /openapi.json
+describe exactly what the model takes, and pydantic checks each raw request body in one pass
+(`validate_json`): a bad request is refused with a 4xx before it reaches the model. Every
+feature must be sent; null stands for a value that is unknown, which the model's pipeline fills
+in as it did for gaps in the training data. Every prediction is written to the prediction log,
+off the request path.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations, and
@@ -29,12 +34,15 @@ from typing import Annotated, Any
 import mlflow
 import numpy as np
 import orjson
+import pandas as pd
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from mlflow.models import Model, ModelSignature
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic.json_schema import models_json_schema
+from sklearn.base import is_classifier
 
 from . import lineage, registry
 from .config import Params, prediction_log_url
@@ -43,14 +51,15 @@ from .tracking import configure_tracking
 
 logger = logging.getLogger(__name__)
 
-# Signature column types the service accepts, as JSON types. The data module only lets
-# numeric features through, so the model input is always one float64 array.
+# Signature column types the service accepts, as JSON types: the data module types every
+# feature as a number ("double") or text ("string"); the others come from older models.
 FEATURE_TYPES: dict[str, type] = {
     "double": float,
     "float": float,
     "long": int,
     "integer": int,
     "boolean": bool,
+    "string": str,
 }
 # numpy dtype kind of the model output -> JSON type of a prediction.
 PREDICTION_TYPES: dict[str, type] = {"f": float, "i": int, "u": int, "b": bool}
@@ -60,6 +69,18 @@ class Problem(BaseModel):
     """Why a request could not be answered."""
 
     detail: str
+
+
+class InputProblem(BaseModel):
+    loc: list[str | int]  # where: ["body", "rows", 3, "plan"] is feature plan of the fourth row
+    msg: str
+    type: str
+
+
+class InputProblems(BaseModel):
+    """Why the request body was refused: one entry per problem."""
+
+    detail: list[InputProblem]
 
 
 class Health(BaseModel):
@@ -95,6 +116,9 @@ class ServedModel:
     card: ModelCard
     row_model: type[BaseModel]
     prediction_type: type
+    has_text: bool  # some features are text: the model input is then an object array
+    # A classifier's classes in training order (the columns of predict_proba), else None.
+    classes: np.ndarray | None
 
     @property
     def version(self) -> str:
@@ -104,8 +128,19 @@ class ServedModel:
     def features(self) -> list[str]:
         return self.card.features
 
-    def predict(self, values: np.ndarray) -> list:
-        """Predict for a 2-D float array whose columns are in training order."""
+    def model_input(self, rows: list[tuple]) -> np.ndarray:
+        """Rows of feature values in training order -> the 2-D array the pipeline takes.
+
+        null becomes NaN, the missing value the pipeline was trained to fill in.
+        """
+        if not self.has_text:
+            return np.array(rows, dtype=np.float64)  # numpy turns None into NaN
+        values = np.array(rows, dtype=object)
+        values[pd.isna(values)] = np.nan
+        return values
+
+    def predict(self, values: np.ndarray) -> tuple[list, list[dict[str, float]] | None]:
+        """Predictions for the rows of `values` and, from a classifier, each class's probability."""
         with warnings.catch_warnings():
             # The pipeline was fitted on a DataFrame and gets an array, so scikit-learn warns
             # "X does not have valid feature names" on every call. The columns are in training
@@ -115,7 +150,13 @@ class ServedModel:
             # is safe because predictions only run on the event loop's thread (async endpoints).
             warnings.resetwarnings()
             warnings.simplefilter("ignore")
-            return self.estimator.predict(values).tolist()
+            if self.classes is None:
+                return self.estimator.predict(values).tolist(), None
+            probabilities = self.estimator.predict_proba(values)
+        # A forest's predict is this same argmax over predict_proba: one pass gives both.
+        labels = self.classes.take(probabilities.argmax(axis=1)).tolist()
+        keys = [str(label) for label in self.classes.tolist()]  # JSON object keys are text
+        return labels, [dict(zip(keys, row, strict=True)) for row in probabilities.tolist()]
 
 
 class NoChampion(Exception):
@@ -131,20 +172,23 @@ def no_champion_message(params: Params) -> str:
 
 
 def row_model_from(signature: ModelSignature, example: dict[str, Any] | None) -> type[BaseModel]:
-    """A pydantic model with one field per signature column: names, types, required or not."""
+    """A pydantic model with one field per signature column: its name and its type, or null.
+
+    Every field is required, so a misspelt or forgotten feature is refused, and nullable, so a
+    client can say "unknown"; the model's pipeline fills such a value in.
+    """
     if signature is None or signature.inputs is None or signature.inputs.is_tensor_spec():
         raise ValueError("the model has no column-based input signature to build a schema from")
     fields: dict[str, Any] = {}
     for column in signature.inputs.inputs:
         json_type = FEATURE_TYPES.get(column.type.name)
         if json_type is None:
-            raise ValueError(f"feature '{column.name}' has type {column.type.name}, not numeric")
-        # An optional feature may be null or absent; the pipeline's imputer fills it in.
-        fields[column.name] = (json_type, ...) if column.required else (json_type | None, None)
+            raise ValueError(f"feature '{column.name}' has type {column.type.name}, not supported")
+        fields[column.name] = (json_type | None, ...)
     config = ConfigDict(
         extra="forbid",  # a misspelt feature is an error, not silently ignored
-        strict=True,  # "1.5" is a string, not a number
-        allow_inf_nan=False,  # NaN and Infinity are refused
+        strict=True,  # "1.5" is a string, not a number; 3 is a number, not a category
+        allow_inf_nan=False,  # NaN and Infinity are refused: null says "unknown"
         json_schema_extra={"examples": [example]} if example else None,
     )
     return create_model("Row", __config__=config, __doc__="One row of model inputs.", **fields)
@@ -171,7 +215,11 @@ def load_champion(params: Params) -> ServedModel:
     metadata = Model.load(local_dir)
     estimator = mlflow.sklearn.load_model(local_dir)
     example_frame = metadata.load_input_example(local_dir)
-    example = None if example_frame is None else example_frame.iloc[0].to_dict()
+    example = None
+    if example_frame is not None:
+        # A gap in the example is NaN in the frame and null in JSON, as a client would send it.
+        first = example_frame.head(1).astype(object)
+        example = first.where(first.notna(), None).iloc[0].to_dict()
     row_model = row_model_from(metadata.signature, example)
     features = list(row_model.model_fields)
     # Requests become arrays in signature order, so that order must be the training order.
@@ -196,6 +244,8 @@ def load_champion(params: Params) -> ServedModel:
         card=card,
         row_model=row_model,
         prediction_type=prediction_type_from(metadata.signature),
+        has_text=any(column.type.name == "string" for column in metadata.signature.inputs.inputs),
+        classes=np.asarray(estimator.classes_) if is_classifier(estimator) else None,
     )
 
 
@@ -244,12 +294,47 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
     problems = []
     for item in error.errors():
         message = item["msg"]
-        if item["type"] == "json_invalid":
-            message = f"{message}: {item.get('ctx', {}).get('error', 'invalid JSON')}"
-        elif item["type"] == "model_attributes_type" and list(item["loc"]) == ["body"]:
+        if item["type"] in ("model_type", "model_attributes_type") and item["loc"] == ("body",):
             message = "the body must be a JSON object, sent as Content-Type: application/json"
         problems.append({"loc": list(item["loc"]), "msg": message, "type": item["type"]})
     return JSONResponse({"detail": problems}, status_code=422)
+
+
+async def validated_body(request: Request, adapter: TypeAdapter) -> Any:
+    """The request body parsed and checked by pydantic in one pass, straight from its bytes."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        message = "the body must be a JSON object, sent as Content-Type: application/json"
+        raise RequestValidationError([{"type": "content_type", "loc": ("body",), "msg": message}])
+    try:
+        return adapter.validate_json(await request.body())
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", *problem["loc"])} for problem in problems]
+        ) from None
+
+
+def json_body_doc(schema_name: str) -> dict:
+    """The OpenAPI description of a JSON request body whose schema is in the components."""
+    schema = {"$ref": f"#/components/schemas/{schema_name}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def document_request_models(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Put the request models into /openapi.json: the endpoints read raw bodies (see
+    validated_body), so FastAPI does not know these models by itself."""
+    _, top = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build_openapi()  # FastAPI keeps it in app.openapi_schema
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def json_response(content: dict) -> Response:
@@ -293,8 +378,6 @@ def create_app(params: Params) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=params.serving.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.state.served = served
-    app.state.prediction_log = prediction_log
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
@@ -332,32 +415,44 @@ def add_prediction_routes(
         __doc__="Several rows, answered in order.",
         rows=(Annotated[list[row_model], Field(min_length=1, max_length=max_batch_rows)], ...),
     )
+    row_adapter, batch_adapter = TypeAdapter(row_model), TypeAdapter(batch_model)
+    document_request_models(app, row_model, batch_model)
+    probabilities = {} if served.classes is None else {"probabilities": (dict[str, float], ...)}
     prediction_model = create_model(
         "Prediction",
         prediction=(served.prediction_type, ...),
+        **probabilities,
         model_version=(str, ...),
         request_id=(str, ...),
+    )
+    batch_probabilities = (
+        {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
     )
     batch_prediction_model = create_model(
         "BatchPrediction",
         predictions=(list[served.prediction_type], ...),
+        **batch_probabilities,
         model_version=(str, ...),
         request_id=(str, ...),
     )
-    # FastAPI answers 400 to a body it cannot even decode (bytes that are not UTF-8).
     body_errors = {
-        400: {"model": Problem, "description": "Body is not decodable text"},
         413: {"model": Problem, "description": "Body over serving.max_body_bytes"},
+        422: {"model": InputProblems, "description": "Body that does not fit the schema"},
     }
 
-    def predict_and_log(values: np.ndarray) -> tuple[str, list]:
+    def predict_and_log(rows: list[tuple]) -> dict:
+        """Predict `rows` (feature values in training order), log them, and build the answer."""
+        values = served.model_input(rows)
         try:
-            predictions = served.predict(values)
+            predictions, class_probabilities = served.predict(values)
         except ValueError as error:
             raise model_refused(error) from error
         request_id = uuid.uuid4().hex
         prediction_log.record(Served(request_id, served.version, time.time(), values, predictions))
-        return request_id, predictions
+        answer = {"predictions": predictions, "model_version": served.version}
+        if class_probabilities is not None:
+            answer["probabilities"] = class_probabilities
+        return {**answer, "request_id": request_id}
 
     # `async def` on purpose: a prediction is a short CPU-bound call that holds the GIL anyway,
     # so running it in the event loop saves the thread hand-off a plain `def` endpoint costs.
@@ -365,27 +460,32 @@ def add_prediction_routes(
     # directly instead of being validated again against response_model (which still documents
     # them in the OpenAPI schema): that second validation is a fifth of a request's overhead.
     @app.post(
-        "/predict", tags=["predictions"], responses=body_errors, response_model=prediction_model
+        "/predict",
+        tags=["predictions"],
+        responses=body_errors,
+        response_model=prediction_model,
+        openapi_extra=json_body_doc("Row"),
     )
-    async def predict(row: row_model) -> Response:
+    async def predict(request: Request) -> Response:
         """Predict one row."""
-        values = np.array([tuple(row.__dict__.values())], dtype=np.float64)
-        request_id, predictions = predict_and_log(values)
-        answer = {"prediction": predictions[0], "model_version": served.version}
-        return json_response({**answer, "request_id": request_id})
+        row = await validated_body(request, row_adapter)
+        answer = predict_and_log([tuple(row.__dict__.values())])
+        answer["prediction"] = answer.pop("predictions")[0]
+        if "probabilities" in answer:
+            answer["probabilities"] = answer["probabilities"][0]
+        return json_response(answer)
 
     @app.post(
         "/predict/batch",
         tags=["predictions"],
         responses=body_errors,
         response_model=batch_prediction_model,
+        openapi_extra=json_body_doc("Batch"),
     )
-    async def predict_batch(batch: batch_model) -> Response:
+    async def predict_batch(request: Request) -> Response:
         """Predict several rows at once; predictions come back in the order of the rows."""
-        values = np.array([tuple(row.__dict__.values()) for row in batch.rows], dtype=np.float64)
-        request_id, predictions = predict_and_log(values)
-        answer = {"predictions": predictions, "model_version": served.version}
-        return json_response({**answer, "request_id": request_id})
+        batch = await validated_body(request, batch_adapter)
+        return json_response(predict_and_log([tuple(row.__dict__.values()) for row in batch.rows]))
 
 
 def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:

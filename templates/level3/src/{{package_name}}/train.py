@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature, infer_signature
-from sklearn.pipeline import Pipeline
+from mlflow.types import ColSpec, Schema
 
 from .config import Params
-from .data import fingerprint, load_dataset, split, validate_schema
+from .data import feature_types, load_training_data
 from .evaluate import score
 from .features import SKOPS_TRUSTED_TYPES, build_pipeline
 from .tracking import configure_tracking, git_commit
@@ -34,42 +35,48 @@ class TrainResult:
 
 def train(params: Params) -> TrainResult:
     """Train on the training split, score on the test split, and log it all as one MLflow run."""
-    df = load_dataset(params.data)
-    validate_schema(df, params.data)
-    data_fingerprint = fingerprint(df)
-    parts = split(df, params.data, stratify=params.task == "classification")
+    data = load_training_data(params)
+    parts = data.split
     experiment_id = configure_tracking(params)
     commit = git_commit()
 
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.log_params({**flat_params(params), "data_fingerprint": data_fingerprint})
-        mlflow.set_tags({"data_fingerprint": data_fingerprint, "primary_metric": params.metric})
+        mlflow.log_params({**flat_params(params), "data_fingerprint": data.fingerprint})
+        mlflow.set_tags({"data_fingerprint": data.fingerprint, "primary_metric": params.metric})
         if commit is not None:
             mlflow.set_tag("git_commit", commit)
-        log_training_data(df, params, data_fingerprint)
+        log_training_data(data.frame, params, data.fingerprint)
 
-        model = build_pipeline(params).fit(parts.x_train, parts.y_train)
+        types = feature_types(parts.x_train)
+        model = build_pipeline(params, types).fit(parts.x_train, parts.y_train)
         metrics = score(model, params.task, parts.x_test, parts.y_test)
         mlflow.log_metrics(metrics)
 
         model_info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=model_signature(model, parts.x_train),
+            signature=model_signature(types, model.predict(parts.x_train)),
             input_example=parts.x_train.head(5),
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
             pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
         )
-    return TrainResult(run.info.run_id, metrics, data_fingerprint, model_info.model_uri)
+    return TrainResult(run.info.run_id, metrics, data.fingerprint, model_info.model_uri)
 
 
-def model_signature(model: Pipeline, x_train: pd.DataFrame) -> ModelSignature:
-    """The input columns and types, and the output type: serving checks requests against it."""
+def model_signature(types: dict[str, str], predictions: np.ndarray) -> ModelSignature:
+    """The input columns and their types, and the output type: what the model takes and gives.
+
+    Every feature is marked required, whether or not the training data had gaps in it: the
+    columns a client must send stay the same from one training run to the next. A value may
+    still be missing (NaN here, null in a request to the service); the pipeline fills it in.
+    """
+    inputs = Schema([ColSpec(kind, name) for name, kind in types.items()])
     with warnings.catch_warnings():
         # MLflow hints that integer columns cannot hold missing values; our integers are the
-        # predicted classes, which are never missing (the features are float64).
+        # predicted classes, which are never missing.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        return infer_signature(x_train, model.predict(x_train))
+        outputs = infer_signature(predictions).inputs
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def flat_params(params: Params) -> dict[str, object]:
