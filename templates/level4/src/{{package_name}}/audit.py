@@ -33,6 +33,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -381,7 +382,7 @@ def verify(params: Params) -> Verification:
 def _file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock held while appending (fcntl on Linux and macOS, msvcrt on Windows)."""
     with path.open("a+") as handle:
-        if os.name == "nt":
+        if sys.platform == "win32":
             import msvcrt
 
             msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -88,7 +88,7 @@ def cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def facts(pairs: dict[str, object]) -> str:
+def facts(pairs: Mapping[str, object]) -> str:
     """A bullet list of name: value, skipping nothing (a missing value says so)."""
     return "\n".join(
         f"- **{name}**: {'not recorded' if value in (None, '') else value}"
@@ -167,8 +167,8 @@ def performance(card: CardInputs) -> str:
 def fairness_section(card: CardInputs) -> str:
     if card.fairness is None:
         return not_available(f"no {FAIRNESS_ARTIFACT} in the training run")
-    verdicts = {True: "passed", False: "failed"}
-    verdict = verdicts.get(card.fairness.get("passed"), "not stated")
+    passed = card.fairness.get("passed")
+    verdict = "not stated" if passed is None else "passed" if passed is True else "failed"
     return f"Verdict: **{verdict}**.\n\n" + any_json(card.fairness)
 
 
