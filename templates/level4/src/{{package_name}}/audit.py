@@ -290,7 +290,7 @@ class SqlStore:
         metadata.create_all(self.engine)
 
     def describe(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return str(self.engine.url)  # SQLAlchemy 2 masks the password as ***
 
     def close(self) -> None:
         self.engine.dispose()
