@@ -34,6 +34,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -57,7 +58,7 @@ EVENTS = (
     "feedback",
 )
 GENESIS = "0" * 64  # the "previous hash" of the first entry
-APPEND_ATTEMPTS = 5  # concurrent writers to a database retry on a taken sequence number
+APPEND_ATTEMPTS = 10  # concurrent writers to a database retry on a taken sequence number
 
 
 @dataclass(frozen=True)
@@ -320,10 +321,12 @@ class SqlStore:
                             .values(seq=entry.seq, hash=entry.hash)
                         )
                 return entry
-            except sa.exc.IntegrityError:
-                # Another writer took this sequence number first: read the new head and retry.
+            except (sa.exc.IntegrityError, sa.exc.OperationalError):
+                # Another writer took this sequence number first (PostgreSQL: a duplicate key;
+                # SQLite: "database is locked"): read the new head and retry.
                 if attempt == APPEND_ATTEMPTS:
                     raise
+                time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
     def entries(self) -> list[Entry]:
