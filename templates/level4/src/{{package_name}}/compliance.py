@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 
 from . import audit, lineage, registry
 from .config import Params
@@ -191,7 +192,12 @@ def find_version(params: Params, version: str | None) -> ModelVersion:
     configure_tracking(params)
     wanted = version or registry.CHALLENGER
     if wanted.isdigit():
-        return MlflowClient().get_model_version(params.registry.model_name, wanted)
+        try:
+            return MlflowClient().get_model_version(params.registry.model_name, wanted)
+        except MlflowException:
+            raise LookupError(
+                f"model '{params.registry.model_name}' has no version {wanted}"
+            ) from None
     found = registry.get_version(params, wanted)
     if found is None:
         raise LookupError(f"model '{params.registry.model_name}' has no {wanted} version")
