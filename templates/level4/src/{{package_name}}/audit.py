@@ -128,11 +128,13 @@ def make_entry(seq: int, prev: str, event: str, who: str, what: dict) -> Entry:
     return Entry(**content, hash=entry_hash(content))  # type: ignore[arg-type]
 
 
-@cache
 def default_actor() -> str:
     """Who is acting: AUDIT_ACTOR (a service's identity), else the git user, else the OS user."""
-    if os.environ.get("AUDIT_ACTOR"):
-        return os.environ["AUDIT_ACTOR"]
+    return os.environ.get("AUDIT_ACTOR") or local_user()
+
+
+@cache  # asking git costs a subprocess; the answer does not change while the process runs
+def local_user() -> str:
     try:
         email = subprocess.run(
             ["git", "config", "user.email"], capture_output=True, text=True, check=False
