@@ -168,6 +168,51 @@ def ui_command(args: argparse.Namespace) -> int:
         return 0
 
 
+def audit_command(args: argparse.Namespace) -> int:
+    """Check the audit trail's hash chain (`verify`) or print its latest entries (`show`)."""
+    from . import audit
+
+    params = load_params(args.params)
+    store = audit.open_store(params)
+    if args.action == "show":
+        try:
+            entries = store.entries()
+        except audit.AuditError as error:
+            raise UserError(f"{error}. Fix: `{COMMAND} audit verify` says what is wrong.") from None
+        for entry in entries[-args.last :]:
+            when, what = entry.at[:19], json.dumps(entry.what)
+            print(f"#{entry.seq:<5} {when}  {entry.who:<24} {entry.event:<10} {what}")
+        print(f"{len(entries)} entries in {store.describe()}")
+        return 0
+    verification = audit.verify(params)
+    if not verification.ok:
+        print(f"Audit trail {store.describe()} does NOT verify: {verification.problem}")
+        return 1
+    print(f"Audit trail {store.describe()} verifies: {verification.entries} entries, head matches.")
+    return 0
+
+
+def compliance_command(args: argparse.Namespace) -> int:
+    """Check a model version (the challenger by default) against every compliance rule."""
+    from .compliance import run_compliance
+
+    params = load_params(args.params)
+    try:
+        version, results = run_compliance(params, args.version)
+    except LookupError as error:
+        raise UserError(
+            f"{error}. Fix: run `{COMMAND} pipeline` first, or pass --version."
+        ) from None
+    for result in results:
+        print(f"{'PASS' if result.passed else 'FAIL'}  {result.rule:<16} {result.reason}")
+    failed = [result.rule for result in results if not result.passed]
+    if failed:
+        print(f"Version {version} is NOT compliant: {', '.join(failed)} failed.")
+        return 1
+    print(f"Version {version} is compliant: every rule passed.")
+    return 0
+
+
 def report_training(params: Params, result: TrainResult) -> None:
     from .tracking import tracking_uri
 
@@ -215,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("serve", serve_command),
         ("monitor", monitor_command),
         ("lineage", lineage_command),
+        ("audit", audit_command),
+        ("compliance", compliance_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)
@@ -225,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--port", type=int, help="port (default: PORT, else serving.port)")
         if name == "lineage":
             command.add_argument("--version", help="model version (default: the champion)")
+        if name == "audit":
+            command.add_argument("action", choices=["verify", "show"], help="what to do")
+            command.add_argument("--last", type=int, default=20, help="entries `show` prints")
+        if name == "compliance":
+            command.add_argument(
+                "--version", help="version number or alias (default: the challenger)"
+            )
         if name == "predict":
             command.add_argument("input", type=Path, help="CSV file with the rows to score")
             command.add_argument(

@@ -85,6 +85,32 @@ class MonitoringParams(StrictModel):
     report_dir: Path = Path("reports")  # relative to the params file's folder: params.resolve()
 
 
+class AuditParams(StrictModel):
+    path: Path = Path("audit/audit.jsonl")  # relative to the params file's folder
+    # file: the JSON-lines file above; database: the prediction log's database
+    store: Literal["file", "database"] = "file"
+
+
+class ModelCardParams(StrictModel):
+    intended_use: str = ""  # who may use the model, and for what
+    limitations: list[str] = Field(default_factory=list)
+
+
+class ComplianceParams(StrictModel):
+    # Run the compliance rules before `promote` moves the champion alias.
+    on_promotion: bool = False
+    # The primary metric the holdout must reach whatever the champion scores (null: no floor).
+    min_score: float | None = None
+
+
+class GovernanceParams(StrictModel):
+    """Level 4: the audit trail, the model card and the compliance gate."""
+
+    audit: AuditParams = Field(default_factory=AuditParams)
+    model_card: ModelCardParams = Field(default_factory=ModelCardParams)
+    compliance: ComplianceParams = Field(default_factory=ComplianceParams)
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -94,6 +120,7 @@ class Params(StrictModel):
     registry: RegistryParams
     serving: ServingParams
     monitoring: MonitoringParams
+    governance: GovernanceParams = Field(default_factory=GovernanceParams)
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.

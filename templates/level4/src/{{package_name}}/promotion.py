@@ -17,7 +17,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from . import registry
+from . import audit, model_card, registry
 from .config import Params
 from .data import load_training_data
 from .evaluate import score
@@ -247,6 +247,12 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
         holdout=holdout,
     )
     registry.tag_version(params, version, decision.as_tags(params.registry.promotion_margin))
+    # Level 4: the compliance rules may still refuse; the audit trail and the card (rewritten
+    # with the decision and its audit entries) record the outcome.
+    if decision.promoted and params.governance.compliance.on_promotion:
+        refuse_unless_compliant(params, decision)
+    record_decision(params, decision)
+    model_card.write_card(params, version)
     if decision.promoted:
         registry.set_champion(params, version)
         if champion_version is not None:
@@ -254,3 +260,40 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
                 params, str(champion_version.version), {"promotion.replaced_by": version}
             )
     return decision
+
+
+def refuse_unless_compliant(params: Params, decision: Decision) -> None:
+    """Level 4: turn a promotion into a refusal when a compliance rule fails, naming each one."""
+    # Imported here: the compliance rules read this module's HIGHER_IS_BETTER.
+    from .compliance import run_compliance
+
+    version = decision.challenger_version
+    _, results = run_compliance(params, version)
+    failed = [f"{result.rule} ({result.reason})" for result in results if not result.passed]
+    if failed:
+        decision.promoted = False
+        decision.reason = "compliance gate refused: " + "; ".join(failed)
+        registry.tag_version(params, version, decision.as_tags(params.registry.promotion_margin))
+
+
+def record_decision(params: Params, decision: Decision) -> None:
+    """Level 4: the gate's decision, then the promotion or the rejection, in the audit trail."""
+    name, version = params.registry.model_name, decision.challenger_version
+    audit.record(
+        "gate",
+        params,
+        model=name,
+        version=version,
+        promoted=decision.promoted,
+        reason=decision.reason,
+        metric=decision.metric,
+        challenger_score=decision.challenger_score,
+        champion_version=decision.champion_version,
+        champion_score=decision.champion_score,
+    )
+    if decision.promoted:
+        audit.record(
+            "promote", params, model=name, version=version, replaces=decision.champion_version
+        )
+    else:
+        audit.record("reject", params, model=name, version=version, reason=decision.reason)

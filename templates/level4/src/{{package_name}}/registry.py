@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from . import audit, model_card
 from .config import Params
 
 CHAMPION = "champion"
@@ -36,6 +37,12 @@ def register_challenger(params: Params, logged_model_uri: str) -> ModelVersion:
         if key in run_tags:
             client.set_model_version_tag(name, version.version, key, run_tags[key])
     client.set_registered_model_alias(name, CHALLENGER, version.version)
+    # Level 4: the registration goes into the audit trail, and the version gets its model card
+    # (rewritten by the gate with its decision).
+    audit.record(
+        "register", params, model=name, version=str(version.version), run_id=version.run_id
+    )
+    model_card.write_card(params, str(version.version))
     return client.get_model_version(name, version.version)
 
 

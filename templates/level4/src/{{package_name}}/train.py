@@ -14,6 +14,7 @@ from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
+from . import audit
 from .config import Params
 from .data import feature_types, load_training_data
 from .evaluate import score
@@ -60,6 +61,14 @@ def train(params: Params) -> TrainResult:
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
             pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
         )
+    audit.record(
+        "train",
+        params,
+        run_id=run.info.run_id,
+        metrics=metrics,
+        data_fingerprint=data.fingerprint,
+        git_commit=commit,
+    )
     return TrainResult(run.info.run_id, metrics, data.fingerprint, model_info.model_uri)
 
 
