@@ -52,6 +52,11 @@ class ConfigDetector:
     key_text: str | None
     value: re.Pattern[str] | None
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The key's literal parts, which the file's text must contain for the key to be in it."""
+        return tuple(part for part in (self.key_text or "").split(".") if part and "*" not in part)
+
 
 @dataclass(frozen=True)
 class Detectors:

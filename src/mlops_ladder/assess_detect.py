@@ -37,22 +37,28 @@ class Findings:
     scanned: int = 0
     skipped: Skipped = field(default_factory=Skipped)
 
+    full: set[str] = field(default_factory=set)  # practices with MAX_EVIDENCE: no need to look further
+
     def add(self, practice: Practice, evidence: Evidence) -> None:
         found = self.evidence[practice.id]
         if len(found) < MAX_EVIDENCE:
             found.append(evidence)
+            if len(found) == MAX_EVIDENCE:
+                self.full.add(practice.id)
 
 
 def find_evidence(root: Path, catalogue: Catalogue) -> Findings:
     findings = Findings({practice.id: [] for practice in catalogue.practices})
     python = PythonIndex(catalogue.practices)
     named_files = [(practice, practice.detect.files) for practice in catalogue.practices if practice.detect.files]
+    named_suffixes = tuple({pattern.rsplit(".", 1)[-1] for _, patterns in named_files for pattern in patterns})
     for source in walk(root, findings.skipped):
         findings.scanned += 1
         _inspect(source, catalogue, python, findings)
-        for practice, patterns in named_files:
-            if source.size and any(matches_glob(source.rel, pattern) for pattern in patterns):
-                findings.add(practice, Evidence(source.rel, 1, "file"))
+        if source.size and source.name.endswith(named_suffixes):
+            for practice, patterns in named_files:
+                if any(matches_glob(source.rel, pattern) for pattern in patterns):
+                    findings.add(practice, Evidence(source.rel, 1, "file"))
     return findings
 
 
@@ -75,8 +81,18 @@ def matches_glob(rel: str, pattern: str) -> bool:
     return fnmatchcase(rel if "/" in pattern else rel.rsplit("/", 1)[-1], pattern)
 
 
+DEFINED_NAMES = (re.compile(r"def\s+(\w+)"), re.compile(r"class\s+(\w+)"))
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class PythonIndex:
-    """The catalogue's Python detectors keyed by the name they look for, so each use is one dict lookup."""
+    """The catalogue's Python detectors keyed by the name they look for, so each use is one dict lookup.
+
+    Parsing is the cost of assessing, so a file is parsed only when it may hold evidence that is
+    still wanted: its identifiers include every word some use needs (`mlflow.log_params` needs
+    `mlflow` in its import and `log_params` at the call), for a practice without its full share of
+    evidence yet. Any real use shows those words, so this skips parsing without missing evidence.
+    """
 
     def __init__(self, practices: tuple[Practice, ...]) -> None:
         self.imports: dict[str, list[tuple[Practice, str]]] = defaultdict(list)
@@ -85,40 +101,54 @@ class PythonIndex:
         }
         self.definitions: list[tuple[Practice, re.Pattern[str]]] = []
         self.tests: list[Practice] = []
-        triggers: list[str] = []
+        self.needs: dict[str, set[frozenset[str]]] = defaultdict(set)  # practice id -> word sets a use shows
         for practice in practices:
             if detector := practice.detect.python:
-                self._add(practice, detector, triggers)
-        # A file none of these words appear in cannot hold evidence: it is not parsed at all.
-        self.trigger = re.compile("|".join(triggers)) if triggers else None
+                self._add(practice, detector)
+        self._wanted: tuple[int, list[frozenset[str]], re.Pattern[str] | None] = (-1, [], None)
 
-    def _add(self, practice: Practice, detector, triggers: list[str]) -> None:
+    def _add(self, practice: Practice, detector) -> None:
         for module in detector.imports:
             self.imports[module.split(".")[0]].append((practice, module))
-            triggers.append(re.escape(module.split(".")[0]))
+            self.needs[practice.id].add(frozenset({module.split(".")[0]}))
         for kind in ("calls", "decorators", "bases"):
             for pattern in getattr(detector, kind):
-                root = pattern.name.split(".")[0]
-                self.by_kind[kind][root].append((practice, pattern))
-                triggers.append(re.escape(root))
+                parts = pattern.name.split("(")[0].split(".")
+                self.by_kind[kind][parts[0]].append((practice, pattern))
+                self.needs[practice.id].add(frozenset(part for part in (parts[0], parts[-1]) if part != "*"))
         for pattern in detector.methods:
             method = pattern.name.split("(")[0]
             self.by_kind["methods"][method].append((practice, pattern))
-            triggers.append(re.escape(method))
+            self.needs[practice.id].add(frozenset({method}))
         if detector.definitions:
             self.definitions.append((practice, detector.definitions))
-            flags = "(?i:" if detector.definitions.flags & re.IGNORECASE else "(?:"
-            unanchored = re.sub(r"^\(\?i\)", "", detector.definitions.pattern).replace("^", "").replace("$", "")
-            triggers.append(flags + unanchored + ")")
         if detector.tests:
             self.tests.append(practice)
+
+    def _still_wanted(self, findings: Findings) -> tuple[list[frozenset[str]], re.Pattern[str] | None]:
+        """The needs and definition patterns of practices that still want evidence (cached until one fills up)."""
+        if self._wanted[0] != len(findings.full):
+            needs = {need for practice, found in self.needs.items() if practice not in findings.full for need in found}
+            patterns = [regex for practice, regex in self.definitions if practice.id not in findings.full]
+            definitions = re.compile("|".join(_scoped(regex) for regex in patterns)) if patterns else None
+            self._wanted = (len(findings.full), sorted(needs, key=len), definitions)
+        return self._wanted[1], self._wanted[2]
+
+    def _worth_parsing(self, text: str, findings: Findings) -> bool:
+        needs, definitions = self._still_wanted(findings)
+        names = set(IDENTIFIER.findall(text))
+        if any(need <= names for need in needs):
+            return True
+        return definitions is not None and any(
+            definitions.search(name) for finder in DEFINED_NAMES for name in finder.findall(text)
+        )
 
     def inspect_module(self, source: SourceFile, findings: Findings) -> None:
         if is_test_code(source.rel):
             self._inspect_tests(source, findings)
             return
         text = read_text(source, findings.skipped)
-        if text is None or not (self.trigger and self.trigger.search(text)):
+        if text is None or not self._worth_parsing(text, findings):
             return
         if (facts := parse_python(text)) is None:
             findings.skipped.add(source.rel, "not valid Python 3")
@@ -128,7 +158,8 @@ class PythonIndex:
     def _inspect_tests(self, source: SourceFile, findings: Findings) -> None:
         """Test code is evidence of tests only: a test that calls MLflow does not make the project track runs."""
         name = source.name
-        if not self.tests or not (name.startswith("test_") or name.endswith("_test.py")):
+        wanted = [practice for practice in self.tests if practice.id not in findings.full]
+        if not wanted or not (name.startswith("test_") or name.endswith("_test.py")):
             return
         text = read_text(source, findings.skipped)
         if text is None or "def test" not in text:
@@ -138,16 +169,22 @@ class PythonIndex:
             return
         for use in facts.definitions:
             if use.name.startswith("test"):
-                for practice in self.tests:
+                for practice in wanted:
                     findings.add(practice, Evidence(source.rel, use.line, f"test {use.name}"))
 
     def inspect_notebook(self, source: SourceFile, findings: Findings) -> None:
         text = read_text(source, findings.skipped)
-        cells = code_cells(text) if text is not None else None
-        if text is not None and cells is None:
+        if text is None:
+            return
+        cells = code_cells(text)
+        if cells is None:
             findings.skipped.add(source.rel, "not a notebook (invalid JSON)")
-        for cell in cells or []:
-            if self.trigger and self.trigger.search(cell.source) and (facts := parse_python(cell.source)):
+            return
+        if not self._worth_parsing(text, findings):
+            return
+        aliases: dict[str, str] = {}  # imports carry from cell to cell, as when the notebook runs
+        for cell in cells:
+            if facts := parse_python(cell.source, aliases):
                 self._match(facts, source.rel, cell.number, findings)
 
     def _match(self, facts: PythonFacts, rel: str, cell: int | None, findings: Findings) -> None:
@@ -174,6 +211,12 @@ class PythonIndex:
                     findings.add(practice, Evidence(rel, use.line, f"defines {use.name}", cell))
 
 
+def _scoped(regex: re.Pattern[str]) -> str:
+    """A pattern with its own flags, so several can share one regex: `(?i)^a$` becomes `(?i:^a$)`."""
+    pattern = regex.pattern.removeprefix("(?i)")
+    return f"(?i:{pattern})" if regex.flags & re.IGNORECASE else f"(?:{pattern})"
+
+
 def _with_keyword(name: str, pattern: NamePattern) -> str:
     return f"{name}({pattern.keyword}=...)" if pattern.keyword else f"{name}(...)"
 
@@ -193,6 +236,7 @@ def _inspect_config(source: SourceFile, catalogue: Catalogue, findings: Findings
     wanted = [
         (practice, detector)
         for practice in catalogue.practices
+        if practice.id not in findings.full
         for detector in practice.detect.config
         if any(matches_glob(source.rel, pattern) for pattern in detector.files)
     ]
@@ -200,6 +244,10 @@ def _inspect_config(source: SourceFile, catalogue: Catalogue, findings: Findings
         return
     text = read_text(source, findings.skipped)
     if text is None:
+        return
+    # A key can only be in the parsed file if its name is in the text: most files need no parsing.
+    wanted = [(practice, detector) for practice, detector in wanted if all(word in text for word in detector.words)]
+    if not wanted:
         return
     entries = parse_config(source.name, text)
     if entries is None:

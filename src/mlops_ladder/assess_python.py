@@ -25,14 +25,19 @@ class PythonFacts:
     definitions: list[Use] = field(default_factory=list)  # functions and classes defined
 
 
-def parse_python(source: str) -> PythonFacts | None:
-    """The facts of one module or notebook cell; None when it is not valid Python (3)."""
+def parse_python(source: str, aliases: dict[str, str] | None = None) -> PythonFacts | None:
+    """The facts of one module or notebook cell; None when it is not valid Python (3).
+
+    `aliases` carries the imports of the cells above (a notebook runs top to bottom); this
+    source's own imports are added to it.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     nodes = list(ast.walk(tree))
-    aliases = _aliases(nodes)
+    aliases = aliases if aliases is not None else {}
+    aliases.update(_aliases(nodes))
     facts = PythonFacts()
     for node in nodes:
         if isinstance(node, ast.Import):
