@@ -362,7 +362,7 @@ def _questionnaire(answers_file: Path | None):
 
     def ask(question, number: int, total: int) -> bool:
         aspect = catalogue.aspects[question.aspect]
-        errors.print(f"\n[dim]{number}/{total} · {aspect} · level {question.level}[/]")
+        errors.print(f"\n[dim]{number}/{total} · {aspect} · level {question.level}[/]", highlight=False)
         return Confirm.ask(question.question, console=errors)
 
     return complete_answers(catalogue, given, ask if sys.stdin.isatty() else None)
