@@ -82,7 +82,8 @@ def yaml_text(number: int) -> str:
             "kind: Deployment",
             f"metadata:\n  name: service-{number}\n  labels:\n    app: service-{number}",
             "spec:\n  replicas: 2\n  template:\n    spec:\n      containers:",
-            f"        - name: app\n          image: registry.local/app:{number}\n          ports:\n            - containerPort: 8000",
+            f"        - name: app\n          image: registry.local/app:{number}",
+            "          ports:\n            - containerPort: 8000",
         ]
     )
 

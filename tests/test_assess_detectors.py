@@ -42,7 +42,9 @@ def test_a_commented_out_call_a_string_and_a_readme_are_never_evidence(tmp_path)
 
 
 def test_a_real_call_is_evidence_with_its_file_and_line(tmp_path):
-    result = assess_files(tmp_path, {"src/train.py": "import mlflow\n\n\ndef run():\n    mlflow.log_params({'a': 1})\n"})
+    result = assess_files(
+        tmp_path, {"src/train.py": "import mlflow\n\n\ndef run():\n    mlflow.log_params({'a': 1})\n"}
+    )
     assert evidence(result, "experiment-tracking") == ["src/train.py:5 call mlflow.log_params(...)"]
 
 
@@ -127,7 +129,9 @@ def test_config_keys_values_and_lines_come_from_the_parsed_file(tmp_path):
     )
     result = assess_files(tmp_path / "comment", {".github/workflows/ci.yml": workflow})
     # `echo pytest` is a run step that mentions pytest: the value regex sees it, the comment it does not.
-    assert evidence(result, "ci-workflow") == [".github/workflows/ci.yml:10 jobs.test.steps.1.run: echo pytest is not run here"]
+    assert evidence(result, "ci-workflow") == [
+        ".github/workflows/ci.yml:10 jobs.test.steps.1.run: echo pytest is not run here"
+    ]
     quiet = workflow.replace("      - run: echo pytest is not run here\n", "")
     assert "ci-workflow" not in found(assess_files(tmp_path / "quiet", {".github/workflows/ci.yml": quiet}))
 
@@ -136,7 +140,7 @@ def test_prometheus_alert_rules_and_canary_keys_are_config_evidence(tmp_path):
     result = assess_files(
         tmp_path,
         {
-            "deploy/rules.yml": "groups:\n  - name: model\n    rules:\n      - alert: DriftHigh\n        expr: drift > 0.2\n",
+            "deploy/rules.yml": "groups:\n  - name: model\n    rules:\n      - alert: DriftHigh\n        expr: drift\n",
             "deploy/rollout.yaml": "service:\n  release:\n    canary:\n      weight: 10\n",
             "notes.yaml": "text: we want a canary some day\n",
         },

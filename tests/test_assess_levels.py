@@ -65,7 +65,7 @@ def test_deleting_the_files_of_one_practice_lowers_the_level_and_names_it(render
     shutil.copytree(rendered[level], project)
     for _ in range(20):  # evidence is capped per practice, so delete until none is left
         evidence = next(item for item in assess_project(project).practices if item.practice.id == practice).evidence
-        for file in {found.file for found in evidence}:
+        for file in {piece.file for piece in evidence}:
             (project / file).unlink()
         if not evidence:
             break

@@ -200,7 +200,9 @@ class PythonIndex:
             for use in uses:
                 for practice, pattern in self.by_kind[kind].get(use.name.split(".")[0], ()):
                     if pattern.matches(use.name, use.keywords):
-                        findings.add(practice, Evidence(rel, use.line, label.format(_with_keyword(use.name, pattern)), cell))
+                        findings.add(
+                            practice, Evidence(rel, use.line, label.format(_with_keyword(use.name, pattern)), cell)
+                        )
         for use in facts.methods:
             for practice, pattern in self.by_kind["methods"].get(use.name, ()):
                 if pattern.keyword is None or pattern.keyword in use.keywords:
@@ -228,7 +230,10 @@ def is_test_code(rel: str) -> bool:
     """A test module, a conftest, or anything in a tests folder."""
     *folders, name = rel.split("/")
     return (
-        name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or bool(TEST_FOLDERS & set(folders))
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or bool(TEST_FOLDERS & set(folders))
     )
 
 
@@ -297,8 +302,10 @@ def _inspect_requirements(source: SourceFile, catalogue: Catalogue, findings: Fi
 
 def _is_dockerfile(name: str) -> bool:
     lowered = name.lower()
-    return lowered in ("dockerfile", "containerfile") or lowered.startswith("dockerfile.") or lowered.endswith(
-        ".dockerfile"
+    return (
+        lowered in ("dockerfile", "containerfile")
+        or lowered.startswith("dockerfile.")
+        or lowered.endswith(".dockerfile")
     )
 
 

@@ -1,4 +1,4 @@
-"""docs/assess.md as text: how assess decides, the practices and questions of templates/practices.yml, the JSON schema."""
+"""docs/assess.md as text: how assess decides, the catalogue of templates/practices.yml, the JSON schema."""
 
 from __future__ import annotations
 

@@ -15,7 +15,11 @@ def assessment_markdown(result: Assessment, questionnaire: QuestionnaireResult |
         f"# MLOps assessment: {_cell(str(result.root))}",
         "",
         f"**Level reached: {level_title(level)}.**"
-        + (f" Code: {level_title(result.level)}; organisation: {level_title(questionnaire.level)}." if questionnaire else ""),
+        + (
+            f" Code: {level_title(result.level)}; organisation: {level_title(questionnaire.level)}."
+            if questionnaire
+            else ""
+        ),
         "",
         "| level | practice | found | evidence |",
         "|---|---|---|---|",

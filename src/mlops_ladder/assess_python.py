@@ -52,7 +52,7 @@ def parse_python(source: str, aliases: dict[str, str] | None = None) -> PythonFa
 
 
 def _aliases(nodes: list[ast.AST]) -> dict[str, str]:
-    """Local name -> what it names: `import mlflow as mf` gives mf -> mlflow; `from prefect import flow` flow -> prefect.flow."""
+    """Local name -> what it names: `import mlflow as mf` maps mf to mlflow; `from prefect import flow`, flow."""
     aliases: dict[str, str] = {}
     for node in nodes:
         if isinstance(node, ast.Import):

@@ -45,7 +45,7 @@ class QuestionnaireResult:
 
 def read_answers_file(path: Path, catalogue: Catalogue) -> dict[str, bool]:
     """Answers from YAML (`question-id: yes`); an unknown id or a value that is not yes/no is refused."""
-    fix = "Write one `question-id: yes` or `question-id: no` per line (ids: `mlops-ladder assess --catalogue-markdown`)."
+    fix = "Write one `question-id: yes` or `question-id: no` per line (ids: `mlops-ladder assess --docs-page`)."
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

@@ -33,16 +33,22 @@ def _practices_table(result: Assessment) -> Table:
     table.add_column("Found", justify="center")
     table.add_column("Evidence (file:line)")
     previous = None
+    steps = result.next_steps()
+    described_up_to = steps.level if steps else 0  # what counts as evidence, for the practices the next level needs
     for item in result.practices:
         level = str(item.practice.level) if item.practice.level != previous else ""
         previous = item.practice.level
         if item.found:
-            shown = [f"{escape(found.where)}  [dim]{escape(found.detail)}[/]" for found in item.evidence[:SHOWN_EVIDENCE]]
+            shown = [
+                f"{escape(found.where)}  [dim]{escape(found.detail)}[/]" for found in item.evidence[:SHOWN_EVIDENCE]
+            ]
             if len(item.evidence) > SHOWN_EVIDENCE:
                 shown.append(f"[dim]... {len(item.evidence) - SHOWN_EVIDENCE} more[/]")
             table.add_row(level, escape(item.practice.name), "[green]found[/]", "\n".join(shown))
         else:
-            table.add_row(level, escape(item.practice.name), "[red]missing[/]", f"[dim]{escape(item.practice.evidence)}[/]")
+            wanted = item.practice.level <= described_up_to
+            looked_for = f"[dim]looked for {escape(item.practice.evidence)}[/]" if wanted else ""
+            table.add_row(level, escape(item.practice.name), "[red]missing[/]", looked_for)
     return table
 
 
@@ -77,7 +83,9 @@ def _print_next_steps(console: Console, steps: NextSteps) -> None:
         console.print(f"  • [bold]{escape(practice.name)}[/] (level {practice.level}): {escape(practice.next_step)}")
         console.print(f"    [dim]costs: {escape(practice.cost)}[/]")
     if steps.upgrade_command:
-        console.print(f"\n`mlops-ladder upgrade` does this for you: [bold]{escape(steps.upgrade_command)}[/]", soft_wrap=True)
+        console.print(
+            f"\n`mlops-ladder upgrade` does this for you: [bold]{escape(steps.upgrade_command)}[/]", soft_wrap=True
+        )
         return
     console.print(f"\n`mlops-ladder upgrade` cannot do it: {escape(steps.why_not_upgrade or '')}.")
     if steps.read:

@@ -344,7 +344,9 @@ def assess(
 def _assess_format(output_format: str, as_json: bool) -> str:
     chosen = output_format.strip().lower()
     if chosen not in ASSESS_FORMATS:
-        raise LadderError(f"--format {output_format} is not a report format.", f"Use one of: {', '.join(ASSESS_FORMATS)}.")
+        raise LadderError(
+            f"--format {output_format} is not a report format.", f"Use one of: {', '.join(ASSESS_FORMATS)}."
+        )
     if as_json and chosen not in ("table", "json"):
         raise LadderError(f"--json and --format {chosen} contradict each other.", "Give one of them.")
     return "json" if as_json else chosen
