@@ -41,15 +41,28 @@ MAX_NOTEBOOK_BYTES = 20_000_000  # notebooks carry their outputs (plots as base6
 MAX_FILES = 200_000  # the walk stops here and says so: a bound on time for any repository
 
 
-@dataclass(frozen=True)
 class SourceFile:
-    path: Path
-    rel: str  # relative to the assessed folder, with "/" separators
-    size: int
+    """A file the walk found; its size is looked up only for the files that are read (one stat call each)."""
+
+    __slots__ = ("_size", "path", "rel")
+
+    def __init__(self, path: str, rel: str) -> None:
+        self.path = path  # a plain string: a Path per file costs more than reading most of them
+        self.rel = rel  # relative to the assessed folder, with "/" separators
+        self._size: int | None = None
 
     @property
     def name(self) -> str:
         return self.rel.rsplit("/", 1)[-1]
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            try:
+                self._size = os.lstat(self.path).st_size
+            except OSError:  # gone since the walk listed it: nothing to read
+                self._size = 0
+        return self._size
 
 
 @dataclass
@@ -65,7 +78,7 @@ class Skipped:
 
 def walk(root: Path, skipped: Skipped) -> Iterator[SourceFile]:
     """Every regular file under `root` worth reading, folder by folder, never following a symlink."""
-    pending = [(root, "")]
+    pending: list[tuple[str | Path, str]] = [(root, "")]
     seen = 0
     while pending:
         folder, prefix = pending.pop()
@@ -86,9 +99,9 @@ def walk(root: Path, skipped: Skipped) -> Iterator[SourceFile]:
                 # follow_symlinks=False: a link is never followed, so a symlink loop cannot trap the walk.
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in SKIPPED_FOLDERS and not entry.name.endswith(".egg-info"):
-                        pending.append((Path(entry.path), rel + "/"))
+                        pending.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):  # FIFOs, sockets and devices are never opened
-                    yield SourceFile(Path(entry.path), rel, entry.stat(follow_symlinks=False).st_size)
+                    yield SourceFile(entry.path, rel)
             except OSError as error:
                 skipped.add(rel, f"not readable ({error.strerror or error})")
 
@@ -104,7 +117,7 @@ def read_text(source: SourceFile, skipped: Skipped) -> str | None:
         skipped.add(source.rel, f"larger than {limit:,} bytes")
         return None
     try:
-        with source.path.open("rb") as file:
+        with open(source.path, "rb") as file:
             raw = file.read(limit + 1)
     except OSError as error:
         skipped.add(source.rel, f"not readable ({error.strerror or error})")
