@@ -4,7 +4,11 @@ The grep baseline is what a user might write instead: search the whole tree for 
 catalogue looks for. It finds words (comments and READMEs included) and skips nothing; assess parses
 what it reads and skips data, environments and .git. Target: assess under 2 s on 2 cores.
 
-Run: python benchmarks/bench_assess.py [--files 10000] [--rounds 5]
+Assess parses a Python file only when it may hold evidence still wanted, so a usual repository (where
+common evidence fills up early) is cheap. `--every-file-parsed` is the worst case: every module calls a
+method (`app.serve(port=...)`) that a missing practice looks for, so every one of them is parsed.
+
+Run: python benchmarks/bench_assess.py [--files 10000] [--rounds 5] [--every-file-parsed]
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ MIX = {
 TARGET_SECONDS = 2.0
 
 
-def module_text(rng: random.Random, number: int) -> str:
+def module_text(rng: random.Random, number: int, worst_case: bool = False) -> str:
     imports = ["import numpy as np", "import pandas as pd"]
     if rng.random() < 0.2:
         imports.append("from sklearn.ensemble import RandomForestClassifier")
@@ -56,6 +60,8 @@ def module_text(rng: random.Random, number: int) -> str:
         ]
     if "import mlflow" in imports:
         body += ["def log(run_params):", "    mlflow.log_params(run_params)", ""]
+    if worst_case:
+        body += ["def start(app):", "    app.serve(port=8000)", ""]
     return "\n".join(body)
 
 
@@ -87,12 +93,12 @@ def yaml_text(number: int) -> str:
     )
 
 
-def generate(root: Path, files: int, seed: int = 7) -> None:
+def generate(root: Path, files: int, seed: int = 7, worst_case: bool = False) -> None:
     rng = random.Random(seed)
     counts = {kind: int(files * share) for kind, share in MIX.items()}
     counts["module"] += files - sum(counts.values())
     writers = {
-        "module": lambda i: (f"src/pkg{i % 40}/module_{i}.py", module_text(rng, i)),
+        "module": lambda i: (f"src/pkg{i % 40}/module_{i}.py", module_text(rng, i, worst_case)),
         "test": lambda i: (f"tests/unit_{i % 20}/test_module_{i}.py", test_text(i)),
         "notebook": lambda i: (f"notebooks/analysis_{i}.ipynb", notebook_text(rng)),
         "yaml": lambda i: (f"deploy/service_{i}.yaml", yaml_text(i)),
@@ -125,10 +131,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--every-file-parsed", action="store_true", help="the worst case: every module is parsed")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-assess-"))
     repo = scratch / "repo"
-    generate(repo, args.files)
+    generate(repo, args.files, worst_case=args.every_file_parsed)
     total = sum(1 for path in repo.rglob("*") if path.is_file())
     console.print(f"Generated {total:,} files in {repo}")
     assess = [sys.executable, "-m", "mlops_ladder", "assess", str(repo), "--json"]
