@@ -184,7 +184,7 @@ def catalogue_markdown() -> str:
     """The practices and questions as a Markdown section; docs/assess.md embeds it, checked by a test."""
     catalogue = load_catalogue()
     lines = [
-        "<!-- Generated from templates/practices.yml by `mlops-ladder assess --catalogue-markdown`. -->",
+        "<!-- Generated from templates/practices.yml by `mlops-ladder assess --docs-page`. -->",
         "",
         "| level | practice | id | evidence that counts | how it is detected |",
         "|---|---|---|---|---|",

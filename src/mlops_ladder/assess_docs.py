@@ -23,6 +23,10 @@ mlops-ladder assess . --questionnaire                 # also ask what code canno
 mlops-ladder assess . --answers answers.yml           # ... with the answers from a file (`question-id: yes`)
 ```
 
+Exit codes: 0 done; 1 the level reached is below `--fail-under`; 2 refused (a path that is not a folder,
+an unknown format, a level outside 1-5, an answers file that is unreadable or holds an unknown question
+or an answer other than yes or no), with one sentence saying what is wrong and how to fix it.
+
 ## How it decides
 
 `assess` works on any Python ML repository, not only the ones mlops-ladder made. It looks for evidence
