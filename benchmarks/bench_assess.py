@@ -5,8 +5,8 @@ catalogue looks for. It finds words (comments and READMEs included) and skips no
 what it reads and skips data, environments and .git. Target: assess under 2 s on 2 cores.
 
 Assess parses a Python file only when it may hold evidence still wanted, so a usual repository (where
-common evidence fills up early) is cheap. `--every-file-parsed` is the worst case: every module calls a
-method (`app.serve(port=...)`) that a missing practice looks for, so every one of them is parsed.
+common evidence fills up early) is cheap. `--every-file-parsed` is the worst case: every module imports
+FastAPI for a type annotation without creating an app, so every one of them has to be parsed.
 
 Run: python benchmarks/bench_assess.py [--files 10000] [--rounds 5] [--every-file-parsed]
 """
@@ -61,7 +61,8 @@ def module_text(rng: random.Random, number: int, worst_case: bool = False) -> st
     if "import mlflow" in imports:
         body += ["def log(run_params):", "    mlflow.log_params(run_params)", ""]
     if worst_case:
-        body += ["def start(app):", "    app.serve(port=8000)", ""]
+        body[3:3] = ["from fastapi import FastAPI"]
+        body += ["def routes(app: FastAPI) -> None:", "    app.get('/health')(lambda: {'ok': True})", ""]
     return "\n".join(body)
 
 

@@ -90,7 +90,8 @@ class PythonIndex:
 
     Parsing is the cost of assessing, so a file is parsed only when it may hold evidence that is
     still wanted: its identifiers include every word some use needs (`mlflow.log_params` needs
-    `mlflow` in its import and `log_params` at the call), for a practice without its full share of
+    `mlflow` in its import and `log_params` at the call; `serve(cron)` needs `serve` and `cron`), for a
+    practice without its full share of
     evidence yet. Any real use shows those words, so this skips parsing without missing evidence.
     """
 
@@ -115,11 +116,12 @@ class PythonIndex:
             for pattern in getattr(detector, kind):
                 parts = pattern.name.split("(")[0].split(".")
                 self.by_kind[kind][parts[0]].append((practice, pattern))
-                self.needs[practice.id].add(frozenset(part for part in (parts[0], parts[-1]) if part != "*"))
+                words = (parts[0], parts[-1], pattern.keyword or "*")
+                self.needs[practice.id].add(frozenset(word for word in words if word != "*"))
         for pattern in detector.methods:
             method = pattern.name.split("(")[0]
             self.by_kind["methods"][method].append((practice, pattern))
-            self.needs[practice.id].add(frozenset({method}))
+            self.needs[practice.id].add(frozenset(word for word in (method, pattern.keyword) if word))
         if detector.definitions:
             self.definitions.append((practice, detector.definitions))
         if detector.tests:
