@@ -36,7 +36,6 @@ class Findings:
     evidence: dict[str, list[Evidence]]
     scanned: int = 0
     skipped: Skipped = field(default_factory=Skipped)
-
     full: set[str] = field(default_factory=set)  # practices with MAX_EVIDENCE: no need to look further
 
     def add(self, practice: Practice, evidence: Evidence) -> None:
@@ -51,11 +50,11 @@ def find_evidence(root: Path, catalogue: Catalogue) -> Findings:
     findings = Findings({practice.id: [] for practice in catalogue.practices})
     python = PythonIndex(catalogue.practices)
     named_files = [(practice, practice.detect.files) for practice in catalogue.practices if practice.detect.files]
-    named_suffixes = tuple({pattern.rsplit(".", 1)[-1] for _, patterns in named_files for pattern in patterns})
+    named_suffixes = tuple({"." + pattern.rsplit(".", 1)[-1] for _, patterns in named_files for pattern in patterns})
     for source in walk(root, findings.skipped):
         findings.scanned += 1
         _inspect(source, catalogue, python, findings)
-        if source.size and source.name.endswith(named_suffixes):
+        if source.name.endswith(named_suffixes) and source.size:  # the name first: size costs a stat call
             for practice, patterns in named_files:
                 if any(matches_glob(source.rel, pattern) for pattern in patterns):
                     findings.add(practice, Evidence(source.rel, 1, "file"))
