@@ -1,4 +1,4 @@
-"""The `mlops-ladder` command line: new, upgrade, levels."""
+"""The `mlops-ladder` command line: new, upgrade, levels, assess."""
 
 from __future__ import annotations
 
@@ -279,3 +279,92 @@ def _print_outcome(result) -> None:
         for command in next_steps(last.to_level):
             _say(f"  {command}", highlight=False, markup=False)
         _say(f"To undo: {undo}", highlight=False)
+
+
+ASSESS_FORMATS = ("table", "json", "markdown")
+
+
+@app.command()
+def assess(
+    path: Annotated[Path, typer.Argument(help="The repository to assess (any Python ML project).")] = Path("."),
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (default), json or markdown (a report to paste into a review).")
+    ] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json (schema: docs/assess.md).")] = False,
+    fail_under: Annotated[
+        int | None, typer.Option("--fail-under", help="Exit 1 when the level reached is below N (for CI).")
+    ] = None,
+    questionnaire: Annotated[
+        bool, typer.Option("--questionnaire", "-q", help="Also ask what code cannot show: roles, reviews, incidents.")
+    ] = False,
+    answers: Annotated[
+        Path | None,
+        typer.Option("--answers", help="YAML file of questionnaire answers (`question-id: yes`); implies -q."),
+    ] = None,
+    docs_page: Annotated[
+        bool, typer.Option("--docs-page", help="Print the practices catalogue as the docs page (docs/assess.md).")
+    ] = False,
+) -> None:
+    """Where does a project stand on the ladder, and what does the next level take?
+
+    Reads the code (with Python's ast) and config files (with their parsers); never imports or runs them.
+    Exit codes: 0 done, 1 below --fail-under, 2 refused.
+    Example: [bold]mlops-ladder assess . --fail-under 2[/]
+    """
+    from mlops_ladder.assess import assess_project, overall_level
+    from mlops_ladder.assess_docs import assess_docs_markdown
+
+    if docs_page:
+        typer.echo(assess_docs_markdown())
+        return
+    output_format = _assess_format(output_format, as_json)
+    if fail_under is not None and not 1 <= fail_under <= 5:
+        raise LadderError(f"--fail-under {fail_under} is not a level.", "Give a level from 1 to 5.")
+    result = assess_project(path)
+    answered = _questionnaire(answers) if questionnaire or answers else None
+    if output_format == "json":
+        import json
+
+        from mlops_ladder.assess_json import assessment_json
+
+        typer.echo(json.dumps(assessment_json(result, answered), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        from mlops_ladder.assess_markdown import assessment_markdown
+
+        typer.echo(assessment_markdown(result, answered))
+    else:
+        from mlops_ladder.assess_table import print_assessment
+
+        print_assessment(console, result, answered)
+    if fail_under is not None and overall_level(result, answered) < fail_under:
+        errors.print(f"Below level {fail_under}: the assessment reached level {overall_level(result, answered)}.")
+        raise typer.Exit(1)
+
+
+def _assess_format(output_format: str, as_json: bool) -> str:
+    chosen = output_format.strip().lower()
+    if chosen not in ASSESS_FORMATS:
+        raise LadderError(
+            f"--format {output_format} is not a report format.", f"Use one of: {', '.join(ASSESS_FORMATS)}."
+        )
+    if as_json and chosen not in ("table", "json"):
+        raise LadderError(f"--json and --format {chosen} contradict each other.", "Give one of them.")
+    return "json" if as_json else chosen
+
+
+def _questionnaire(answers_file: Path | None):
+    """The questionnaire's answers: from the file, then asked one at a time (on stderr, so --json stays clean)."""
+    from rich.prompt import Confirm
+
+    from mlops_ladder.assess_catalogue import load_catalogue
+    from mlops_ladder.assess_questionnaire import complete_answers, read_answers_file
+
+    catalogue = load_catalogue()
+    given = read_answers_file(answers_file, catalogue) if answers_file else {}
+
+    def ask(question, number: int, total: int) -> bool:
+        aspect = catalogue.aspects[question.aspect]
+        errors.print(f"\n[dim]{number}/{total} · {aspect} · level {question.level}[/]", highlight=False)
+        return Confirm.ask(question.question, console=errors)
+
+    return complete_answers(catalogue, given, ask if sys.stdin.isatty() else None)
