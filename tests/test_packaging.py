@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
+from project_harness import stack_venv
 
 from mlops_ladder.templates import built_levels
 
@@ -37,16 +38,21 @@ def wheel_env(tmp_path_factory):
     )
     wheel = next(scratch.glob("mlops_ladder-*.whl"))
     env_dir = scratch / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
-    python = env_dir / "bin" / "python"
+    python = stack_venv(env_dir)
     subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True, capture_output=True
     )
     return env_dir
 
 
+# Without the PYTHONPATH a contributor may set to run from a source tree, so the wheel is what runs.
+WHEEL_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def run(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(env_dir / "bin" / "mlops-ladder"), *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [str(env_dir / "bin" / "mlops-ladder"), *args], cwd=cwd, capture_output=True, text=True, env=WHEEL_ENV
+    )
 
 
 def test_the_wheel_carries_the_templates(wheel_env, tmp_path):
@@ -60,6 +66,7 @@ def test_the_wheel_carries_the_templates(wheel_env, tmp_path):
         text=True,
         cwd=tmp_path,
         check=True,
+        env=WHEEL_ENV,
     ).stdout.strip()
     assert where.startswith(str(wheel_env)), where
     assert (Path(where) / "levels.yml").is_file()
