@@ -26,7 +26,7 @@ from mlops_ladder.answers import ANSWERS_FILE, check_level, read_answers
 from mlops_ladder.dependency_merge import PYPROJECT, REQUIREMENTS, carry_requirements, merge_pyproject
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, GitError, require_git
-from mlops_ladder.levels import HIGHEST, all_levels
+from mlops_ladder.levels import HIGHEST
 from mlops_ladder.render import known_answers, render_level
 from mlops_ladder.scaffold import PRISTINE_BRANCH, PRISTINE_TRAILER, pristine_message
 
@@ -327,12 +327,3 @@ def _restore(git: Git, start: str, pristine_before: str) -> None:
         git.run("branch", "--force", PRISTINE_BRANCH, pristine_before, check=False)
     else:
         git.run("branch", "--delete", "--force", PRISTINE_BRANCH, check=False)
-
-
-def next_steps(level: int) -> list[str]:
-    """What the user runs after reaching `level`: new dependencies first."""
-    facts = all_levels()[level]
-    steps = ["python -m pip install -e '.[dev]'  (the new level's dependencies)"] if level >= 2 else []
-    steps.append("make test" if level >= 2 else "pytest")
-    steps.append("make demo" if "demo" in facts.verbs else "python train.py")
-    return steps
