@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from project_harness import TEMPLATES, GeneratedProject, generate
+from project_harness import GeneratedProject, generate
 from serving import http, serving
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,6 @@ CASES = {
     "classification": {"task": "classification", "dataset": "breast_cancer"},
     "regression": {"task": "regression", "dataset": "diabetes"},
 }
-SERVICE_MODULE = TEMPLATES / "level3" / "src" / "{{package_name}}" / "service.py"
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
@@ -93,7 +92,6 @@ def test_pipeline_promotes_a_champion_that_leads_back_to_data_and_code(
     assert decision["data_fingerprint"] == fingerprint
 
 
-@pytest.mark.skipif(not SERVICE_MODULE.exists(), reason="level 3 has no service.py yet")
 def test_serve_command_answers_ready_and_predict(
     project: GeneratedProject, pipeline_ran: subprocess.CompletedProcess, tmp_path: Path
 ) -> None:
