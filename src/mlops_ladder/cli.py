@@ -118,7 +118,9 @@ def new(
 
 
 def _print_created(result: dict[str, object]) -> None:
-    level = all_levels()[int(str(result["level"]))]
+    number = result["level"]
+    assert isinstance(number, int)  # new_project reads it from the rendered answers file
+    level = all_levels()[number]
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
     console.print("Next steps (the project's README.md says more):")
     for command in [f"cd {result['path']}", *next_steps(level.number)]:
