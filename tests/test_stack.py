@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,3 +86,20 @@ def test_fastapi_serves_with_pydantic_validation():
     client = TestClient(app)
     assert client.post("/double", json={"x": 2}).json() == {"y": 4}
     assert client.post("/double", json={"x": "two"}).status_code == 422
+
+
+def test_a_generated_projects_venv_sees_the_stack_of_the_interpreter_running_the_tests(tmp_path):
+    """From a venv, the base interpreter or beside a wheel install: the stack is where this interpreter has it."""
+    import nbformat
+    import sklearn
+    from project_harness import host_site_dirs, stack_venv
+
+    for module in (sklearn, nbformat):
+        assert str(Path(module.__file__).resolve().parents[1]) in {str(Path(d).resolve()) for d in host_site_dirs()}
+    python = stack_venv(tmp_path / "venv")
+    probe = "import sys, sklearn, nbformat; print(sys.prefix); print(sklearn.__file__)"
+    result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    prefix, sklearn_file = result.stdout.splitlines()
+    assert Path(prefix) == tmp_path / "venv"  # its own prefix, so editable installs land in it, not in the host
+    assert Path(sklearn_file).resolve() == Path(sklearn.__file__).resolve()
