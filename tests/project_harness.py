@@ -14,6 +14,9 @@ from pathlib import Path
 import copier
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+# Prefect gives its temporary server 20 s to start; on a loaded 2-core CI machine it took longer and
+# every flow run failed ("Timed out while attempting to connect to ephemeral Prefect API server").
+EPHEMERAL_STARTUP_TIMEOUT = "120"
 
 
 @dataclass
@@ -100,6 +103,7 @@ def isolated_env(project: Path, install: bool) -> dict[str, str]:
     env["PROJECT_PYTHON"] = python
     env["PREFECT_HOME"] = str(project.parent / f"{project.name}-prefect")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = EPHEMERAL_STARTUP_TIMEOUT
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if install:
         subprocess.run(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from project_harness import EPHEMERAL_STARTUP_TIMEOUT
 from pydantic import BaseModel
 
 
@@ -44,7 +45,12 @@ def test_prefect_flow_runs_on_the_ephemeral_server(tmp_path):
         print("result", pipeline(20))
         """
     )
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_STARTUP_TIMEOUT,
+    }
     env.pop("PREFECT_API_URL", None)
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
     assert "result 41" in result.stdout, result.stderr[-3000:]
