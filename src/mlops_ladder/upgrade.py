@@ -30,7 +30,6 @@ from mlops_ladder.answers import ANSWERS_FILE
 from mlops_ladder.dependency_merge import PYPROJECT, PackageOutcome, merge_pyproject
 from mlops_ladder.gitrepo import Git, GitError, require_git
 from mlops_ladder.level1_carry import PARAMS, TRAIN_SCRIPT, Moved, NotCarried, carry_params, moved_code
-from mlops_ladder.levels import all_levels
 from mlops_ladder.preflight import (
     checked_answers,
     checked_repository,
@@ -414,12 +413,3 @@ def _restore(git: Git, start: str, pristine_before: str) -> None:
         git.run("branch", "--force", PRISTINE_BRANCH, pristine_before, check=False)
     else:
         git.run("branch", "--delete", "--force", PRISTINE_BRANCH, check=False)
-
-
-def next_steps(level: int) -> list[str]:
-    """What the user runs after reaching `level`: new dependencies first."""
-    facts = all_levels()[level]
-    steps = ["python -m pip install -e '.[dev]'  (the new level's dependencies)"] if level >= 2 else []
-    steps.append("make test" if level >= 2 else "pytest")
-    steps.append("make demo" if "demo" in facts.verbs else "python train.py")
-    return steps
