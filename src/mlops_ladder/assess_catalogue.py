@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import yaml
 
@@ -113,7 +114,7 @@ def key_path_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(pieces)[: -len(KEY_SEPARATOR)])
 
 
-def _python(raw: dict) -> PythonDetector:
+def _python(raw: dict[str, Any]) -> PythonDetector:
     unknown = set(raw) - {"imports", "calls", "methods", "decorators", "bases", "definitions", "tests"}
     if unknown:
         raise ValueError(f"unknown python detector(s) {sorted(unknown)}")
@@ -129,7 +130,7 @@ def _python(raw: dict) -> PythonDetector:
     )
 
 
-def _config(raw: dict) -> ConfigDetector:
+def _config(raw: dict[str, Any]) -> ConfigDetector:
     key = raw.get("key")
     return ConfigDetector(
         files=tuple(raw["files"]),
@@ -139,7 +140,7 @@ def _config(raw: dict) -> ConfigDetector:
     )
 
 
-def _detectors(raw: dict) -> Detectors:
+def _detectors(raw: dict[str, Any]) -> Detectors:
     unknown = set(raw) - {"python", "config", "requirements", "dockerfile", "files"}
     if unknown:
         raise ValueError(f"unknown detector(s) {sorted(unknown)}")
@@ -152,7 +153,7 @@ def _detectors(raw: dict) -> Detectors:
     )
 
 
-def _practice(raw: dict) -> Practice:
+def _practice(raw: dict[str, Any]) -> Practice:
     if not LOWEST <= raw["level"] <= HIGHEST:
         raise ValueError(f"practice {raw['id']} has level {raw['level']}, outside {LOWEST}-{HIGHEST}")
     return Practice(

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from mlops_ladder.assess_catalogue import KEY_SEPARATOR, Catalogue, ConfigDetector, NamePattern, Practice
+from mlops_ladder.assess_catalogue import (
+    KEY_SEPARATOR,
+    Catalogue,
+    ConfigDetector,
+    NamePattern,
+    Practice,
+    PythonDetector,
+)
 from mlops_ladder.assess_config import Entry, line_of, parse_config
 from mlops_ladder.assess_notebook import code_cells
 from mlops_ladder.assess_python import PythonFacts, parse_python
@@ -107,7 +114,7 @@ class PythonIndex:
                 self._add(practice, detector)
         self._wanted: tuple[int, list[frozenset[str]], re.Pattern[str] | None] = (-1, [], None)
 
-    def _add(self, practice: Practice, detector) -> None:
+    def _add(self, practice: Practice, detector: PythonDetector) -> None:
         for module in detector.imports:
             self.imports[module.split(".")[0]].append((practice, module))
             self.needs[practice.id].add(frozenset({module.split(".")[0]}))

@@ -119,7 +119,7 @@ JSON_SCHEMA = {
 }
 
 
-def assessment_json(result: Assessment, questionnaire: QuestionnaireResult | None = None) -> dict:
+def assessment_json(result: Assessment, questionnaire: QuestionnaireResult | None = None) -> dict[str, object]:
     level = overall_level(result, questionnaire)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -152,7 +152,7 @@ def assessment_json(result: Assessment, questionnaire: QuestionnaireResult | Non
     }
 
 
-def _next_steps(result: Assessment) -> dict | None:
+def _next_steps(result: Assessment) -> dict[str, object] | None:
     steps = result.next_steps()
     if steps is None:
         return None
@@ -174,7 +174,7 @@ def _next_steps(result: Assessment) -> dict | None:
     }
 
 
-def _questionnaire(questionnaire: QuestionnaireResult | None) -> dict | None:
+def _questionnaire(questionnaire: QuestionnaireResult | None) -> dict[str, object] | None:
     if questionnaire is None:
         return None
     aspects = questionnaire.catalogue.aspects

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -19,8 +19,10 @@ from mlops_ladder.levels import all_levels, levels_markdown, next_steps
 from mlops_ladder.templates import questions
 
 if TYPE_CHECKING:
+    from mlops_ladder.assess_catalogue import Question
+    from mlops_ladder.assess_questionnaire import QuestionnaireResult
     from mlops_ladder.info import ProjectInfo
-    from mlops_ladder.upgrade import UpgradeResult
+    from mlops_ladder.upgrade import AnswerChanges, StepResult, UpgradeResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -142,8 +144,9 @@ def _print_created(result: dict[str, object]) -> None:
     assert isinstance(number, int)  # new_project reads it from the rendered answers file
     level = all_levels()[number]
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
-    if result.get("data"):
-        source, copy = result["data"]
+    data = result.get("data")
+    if isinstance(data, tuple):  # (the user's CSV, its path in the project); None without a CSV dataset
+        source, copy = data
         console.print(f"Training data: {copy} (copied from {source}, committed).", markup=False, soft_wrap=True)
     console.print("Next steps (the project's README.md says more):")
     for command in [f"cd {result['path']}", *next_steps(level.number)]:
@@ -211,7 +214,7 @@ def upgrade(
         raise typer.Exit(ExitCode.CONFLICTS)
 
 
-def _say(text: str, **options) -> None:
+def _say(text: str, **options: Any) -> None:
     """Print one line of the upgrade summary; commands in it are never wrapped, so they can be copied."""
     console.print(text, soft_wrap=True, **options)
 
@@ -231,14 +234,14 @@ def _print_upgrade(result: UpgradeResult) -> None:
     _print_outcome(result)
 
 
-def _print_answer_changes(changes) -> None:
+def _print_answer_changes(changes: AnswerChanges) -> None:
     edits = ", ".join(f"{key}: {old} -> {new}" for key, (old, new) in changes.changed.items())
     _say(f"[bold]Your answers changed[/] since the base was rendered ({edits}), so the upgrade also re-renders:")
     for path in changes.files or ["(no file changes because of them)"]:
         _say(f"    {path}", highlight=False, markup=False)
 
 
-def _print_step(step, dry_run: bool) -> None:
+def _print_step(step: StepResult, dry_run: bool) -> None:
     from mlops_ladder.upgrade import ACTIONS
 
     if step.up_to_date:
@@ -258,7 +261,7 @@ def _print_step(step, dry_run: bool) -> None:
                     markup=False,
                 )
     _say(f"  left alone: {step.left_alone} file(s) only you changed")
-    sections = [
+    sections: list[tuple[Sequence[object], str, str]] = [
         (step.dependencies, "dependencies", "what the merge did with each package you changed in pyproject.toml"),
         (step.carried, "carried", "you added them to requirements.txt; now in pyproject.toml"),
         (step.carried_params, "carried", "settings you changed in train.py; now in params.yaml"),
@@ -369,7 +372,7 @@ def _assess_format(output_format: str, as_json: bool) -> str:
     return "json" if as_json else chosen
 
 
-def _questionnaire(answers_file: Path | None):
+def _questionnaire(answers_file: Path | None) -> QuestionnaireResult:
     """The questionnaire's answers: from the file, then asked one at a time (on stderr, so --json stays clean)."""
     from rich.prompt import Confirm
 
@@ -379,7 +382,7 @@ def _questionnaire(answers_file: Path | None):
     catalogue = load_catalogue()
     given = read_answers_file(answers_file, catalogue) if answers_file else {}
 
-    def ask(question, number: int, total: int) -> bool:
+    def ask(question: Question, number: int, total: int) -> bool:
         aspect = catalogue.aspects[question.aspect]
         errors.print(f"\n[dim]{number}/{total} · {aspect} · level {question.level}[/]", highlight=False)
         return Confirm.ask(question.question, console=errors)
