@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,9 @@ from pathlib import Path
 import copier
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+# Prefect gives its temporary server 20 s to start; on a loaded 2-core CI machine it took longer and
+# every flow run failed ("Timed out while attempting to connect to ephemeral Prefect API server").
+EPHEMERAL_STARTUP_TIMEOUT = "120"
 
 
 @dataclass
@@ -51,20 +56,54 @@ def render(level: int, dest: Path, **data: object) -> Path:
     return dest
 
 
+def host_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests: where the stack is installed.
+
+    Works the same whether pytest runs from a venv, from the base interpreter, or beside a wheel
+    install of mlops-ladder, because it asks the running interpreter rather than guessing.
+    """
+    dirs = [*site.getsitepackages(), *sysconfig.get_paths().values()]
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    wanted = ("site-packages", "dist-packages")
+    return list(dict.fromkeys(str(Path(d)) for d in dirs if Path(d).name in wanted and Path(d).is_dir()))
+
+
+def stack_venv(venv_dir: Path) -> Path:
+    """A venv of its own that also sees the running interpreter's packages; returns its python.
+
+    Not `system_site_packages=True`: from inside a venv that points at the *base* interpreter, not at
+    the venv holding the stack (shared/STACK.md). A `.pth` file in the new venv calls `site.addsitedir`
+    on each host site folder instead: its entries come after the venv's own (so the project's editable
+    install wins), and the host folders' own `.pth` files (editable installs) are processed too.
+    """
+    venv.create(venv_dir, with_pip=False)
+    python = venv_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lines = [f"import site; site.addsitedir({folder!r})" for folder in host_site_dirs()]
+    (Path(purelib) / "_mlops_ladder_host_stack.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return python
+
+
 def isolated_env(project: Path, install: bool) -> dict[str, str]:
     """A venv that sees the already-installed stack but holds the project's own editable install.
 
-    `--system-site-packages` reuses the stack installed for these tests, so nothing is
-    re-resolved; each project gets its own venv so editable installs never collide.
+    Reusing the stack installed for these tests means nothing is re-resolved; each project gets its
+    own venv so editable installs never collide.
     """
     venv_dir = project.parent / f"{project.name}-venv"
-    venv.create(venv_dir, system_site_packages=True, with_pip=False)
-    python = str(venv_dir / "bin" / "python")
+    python = str(stack_venv(venv_dir))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
     env["PATH"] = f"{venv_dir / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PROJECT_PYTHON"] = python
     env["PREFECT_HOME"] = str(project.parent / f"{project.name}-prefect")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = EPHEMERAL_STARTUP_TIMEOUT
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     if install:
         subprocess.run(

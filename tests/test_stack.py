@@ -10,9 +10,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from project_harness import EPHEMERAL_STARTUP_TIMEOUT
 from pydantic import BaseModel
 
 
@@ -43,7 +45,12 @@ def test_prefect_flow_runs_on_the_ephemeral_server(tmp_path):
         print("result", pipeline(20))
         """
     )
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": EPHEMERAL_STARTUP_TIMEOUT,
+    }
     env.pop("PREFECT_API_URL", None)
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
     assert "result 41" in result.stdout, result.stderr[-3000:]
@@ -85,3 +92,20 @@ def test_fastapi_serves_with_pydantic_validation():
     client = TestClient(app)
     assert client.post("/double", json={"x": 2}).json() == {"y": 4}
     assert client.post("/double", json={"x": "two"}).status_code == 422
+
+
+def test_a_generated_projects_venv_sees_the_stack_of_the_interpreter_running_the_tests(tmp_path):
+    """From a venv, the base interpreter or beside a wheel install: the stack is where this interpreter has it."""
+    import nbformat
+    import sklearn
+    from project_harness import host_site_dirs, stack_venv
+
+    for module in (sklearn, nbformat):
+        assert str(Path(module.__file__).resolve().parents[1]) in {str(Path(d).resolve()) for d in host_site_dirs()}
+    python = stack_venv(tmp_path / "venv")
+    probe = "import sys, sklearn, nbformat; print(sys.prefix); print(sklearn.__file__)"
+    result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    prefix, sklearn_file = result.stdout.splitlines()
+    assert Path(prefix) == tmp_path / "venv"  # its own prefix, so editable installs land in it, not in the host
+    assert Path(sklearn_file).resolve() == Path(sklearn.__file__).resolve()

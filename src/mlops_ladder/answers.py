@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import SupportsIndex, SupportsInt
 
 import yaml
 
@@ -101,10 +103,20 @@ def fixed_answers(data: dict[str, object], project_dir: Path, interactive: bool)
 
 
 def _as_int(value: object, key: str) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise LadderError(f"{key} must be a whole number, not {value!r}.", f"Pass --{key} N.") from None
+    if isinstance(value, str | bytes | SupportsInt | SupportsIndex):  # what int() converts
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            pass
+    raise LadderError(f"{key} must be a whole number, not {value!r}.", f"Pass --{key} N.")
+
+
+def recorded_level(answers: Mapping[str, object]) -> int:
+    """The level in answers that `read_answers` returned: it refuses anything but a whole number."""
+    level = answers["level"]
+    if not isinstance(level, int):
+        raise TypeError(f"the answers' level {level!r} was not checked by read_answers")
+    return level
 
 
 def read_answers(project: Path) -> dict[str, object]:

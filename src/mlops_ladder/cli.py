@@ -1,12 +1,12 @@
-"""The `mlops-ladder` command line: new, upgrade, levels."""
+"""The `mlops-ladder` command line: new, upgrade, levels, info, assess."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,11 +15,20 @@ from rich.table import Table
 from mlops_ladder import __version__
 from mlops_ladder.answers import parse_data
 from mlops_ladder.errors import ExitCode, LadderError
-from mlops_ladder.levels import all_levels, levels_markdown
+from mlops_ladder.levels import all_levels, levels_markdown, next_steps
 from mlops_ladder.templates import questions
+
+if TYPE_CHECKING:
+    from mlops_ladder.assess_catalogue import Question
+    from mlops_ladder.assess_questionnaire import QuestionnaireResult
+    from mlops_ladder.info import ProjectInfo
+    from mlops_ladder.upgrade import AnswerChanges, StepResult, UpgradeResult
 
 console = Console()
 errors = Console(stderr=True)
+# Typer 0.29 prints `<bool>` after a flag, as if it took a value; an empty metavar shows it as the flag it is.
+FLAG = ""
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def print_error(problem: str, then: str) -> None:
@@ -27,11 +36,11 @@ def print_error(problem: str, then: str) -> None:
     errors.print(f"[bold red]Error:[/] {problem}\n{then}", highlight=False, soft_wrap=True)
 
 
-def _reporting_user_errors(command: Callable) -> Callable:
+def _reporting_user_errors(command: Command) -> Command:
     """Turn a user mistake into one red sentence, its fix, and exit code 2."""
 
     @functools.wraps(command)
-    def run(*args, **kwargs):
+    def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except LadderError as error:
@@ -41,19 +50,19 @@ def _reporting_user_errors(command: Callable) -> Callable:
             errors.print("Interrupted; nothing was changed.")
             raise typer.Exit(130) from None
 
-    return run
+    return run  # type: ignore[return-value]  # same signature: functools.wraps copies it for typer
 
 
 class LadderApp(typer.Typer):
     """Every command reports user mistakes the same way, in one place."""
 
-    def command(self, *args, **kwargs):
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Command], Command]:
         register = super().command(*args, **kwargs)
         return lambda command: register(_reporting_user_errors(command))
 
 
 app = LadderApp(
-    help="Scaffold an ML project at an MLOps maturity level (1-5), and climb one level at a time.",
+    help="Scaffold an ML project at an MLOps maturity level, and climb one level at a time.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -69,10 +78,13 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_show_version, is_eager=True, metavar=FLAG, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
-    """Scaffold an ML project at an MLOps maturity level (1-5), and climb one level at a time."""
+    """Scaffold an ML project at an MLOps maturity level, and climb one level at a time."""
 
 
 # The levels `new` offers: the `level` question's choices, which a test holds equal to the built templates.
@@ -98,7 +110,7 @@ def new(
         ),
     ] = None,
     defaults: Annotated[
-        bool, typer.Option("--defaults", help="Take the default for every question not given.")
+        bool, typer.Option("--defaults", metavar=FLAG, help="Take the default for every question not given.")
     ] = False,
 ) -> None:
     """Create a working ML project at a maturity level, as a git repository ready to upgrade.
@@ -122,26 +134,32 @@ def new(
     else:
         with console.status("Scaffolding...") as status:
             result = new_project(path, answers, step=lambda text: status.update(f"{text}..."))
+        if not defaults:  # no terminal to ask in: say so, rather than silently answering for the user
+            console.print("No terminal to ask in: took the default for every question not given.")
     _print_created(result)
 
 
 def _print_created(result: dict[str, object]) -> None:
-    level = all_levels()[int(result["level"])]
+    number = result["level"]
+    assert isinstance(number, int)  # new_project reads it from the rendered answers file
+    level = all_levels()[number]
     console.print(f"[bold green]Created[/] {result['path']} at level {level.number}: {level.name}.")
-    if result.get("data"):
-        source, copy = result["data"]
+    data = result.get("data")
+    if isinstance(data, tuple):  # (the user's CSV, its path in the project); None without a CSV dataset
+        source, copy = data
         console.print(f"Training data: {copy} (copied from {source}, committed).", markup=False, soft_wrap=True)
-    console.print(
-        f"Next: cd {result['path']} and follow its README.md"
-        + (" (`make setup`, then `make demo`)." if level.number >= 2 else " (`python train.py`).")
-    )
+    console.print("Next steps (the project's README.md says more):")
+    for command in [f"cd {result['path']}", *next_steps(level.number)]:
+        console.print(f"  {command}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def levels(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the levels as the docs page.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", metavar=FLAG, help="Print the levels as the docs page.")
+    ] = False,
 ) -> None:
-    """Show the five levels: what each adds and what each still lacks.
+    """Show the five levels: what each adds and what each still lacks (and which are built).
 
     Example: [bold]mlops-ladder levels[/]
     """
@@ -169,15 +187,19 @@ def upgrade(
             "--to", help="Climb several levels, one merge per level; the current level takes today's templates."
         ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar=FLAG, help="Show what would change; change nothing.")
+    ] = False,
 ) -> None:
     """Move a project one level up with a 3-way merge that keeps every edit you made.
 
     Exit codes: 0 done, 1 conflicts to resolve, 2 refused (nothing changed), 3 failed (everything restored).
     Example: [bold]mlops-ladder upgrade my-project --dry-run[/]
     """
+    from mlops_ladder.info import require_directory
     from mlops_ladder.upgrade import upgrade_project
 
+    require_directory(path)
     try:
         with console.status("Upgrading...") as status:
             result = upgrade_project(path, to, dry_run, step=lambda text: status.update(f"{text}..."))
@@ -192,12 +214,12 @@ def upgrade(
         raise typer.Exit(ExitCode.CONFLICTS)
 
 
-def _say(text: str, **options) -> None:
+def _say(text: str, **options: Any) -> None:
     """Print one line of the upgrade summary; commands in it are never wrapped, so they can be copied."""
     console.print(text, soft_wrap=True, **options)
 
 
-def _print_upgrade(result) -> None:
+def _print_upgrade(result: UpgradeResult) -> None:
     if result.adopted:
         recorded = "would be recorded" if result.dry_run or result.up_to_date else "is recorded"
         _say(
@@ -212,14 +234,14 @@ def _print_upgrade(result) -> None:
     _print_outcome(result)
 
 
-def _print_answer_changes(changes) -> None:
+def _print_answer_changes(changes: AnswerChanges) -> None:
     edits = ", ".join(f"{key}: {old} -> {new}" for key, (old, new) in changes.changed.items())
     _say(f"[bold]Your answers changed[/] since the base was rendered ({edits}), so the upgrade also re-renders:")
     for path in changes.files or ["(no file changes because of them)"]:
         _say(f"    {path}", highlight=False, markup=False)
 
 
-def _print_step(step, dry_run: bool) -> None:
+def _print_step(step: StepResult, dry_run: bool) -> None:
     from mlops_ladder.upgrade import ACTIONS
 
     if step.up_to_date:
@@ -239,7 +261,7 @@ def _print_step(step, dry_run: bool) -> None:
                     markup=False,
                 )
     _say(f"  left alone: {step.left_alone} file(s) only you changed")
-    sections = [
+    sections: list[tuple[Sequence[object], str, str]] = [
         (step.dependencies, "dependencies", "what the merge did with each package you changed in pyproject.toml"),
         (step.carried, "carried", "you added them to requirements.txt; now in pyproject.toml"),
         (step.carried_params, "carried", "settings you changed in train.py; now in params.yaml"),
@@ -253,9 +275,7 @@ def _print_step(step, dry_run: bool) -> None:
                 _say(f"    {item}", highlight=False, markup=False)
 
 
-def _print_outcome(result) -> None:
-    from mlops_ladder.upgrade import next_steps
-
+def _print_outcome(result: UpgradeResult) -> None:
     last = result.steps[-1]
     undo = f"git reset --hard {result.start_commit[:12]}"
     if result.conflicts:
@@ -279,3 +299,124 @@ def _print_outcome(result) -> None:
         for command in next_steps(last.to_level):
             _say(f"  {command}", highlight=False, markup=False)
         _say(f"To undo: {undo}", highlight=False)
+
+
+ASSESS_FORMATS = ("table", "json", "markdown")
+
+
+@app.command()
+def assess(
+    path: Annotated[Path, typer.Argument(help="The repository to assess (any Python ML project).")] = Path("."),
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (default), json or markdown (a report to paste into a review).")
+    ] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json (schema: docs/assess.md).")] = False,
+    fail_under: Annotated[
+        int | None, typer.Option("--fail-under", help="Exit 1 when the level reached is below N (for CI).")
+    ] = None,
+    questionnaire: Annotated[
+        bool, typer.Option("--questionnaire", "-q", help="Also ask what code cannot show: roles, reviews, incidents.")
+    ] = False,
+    answers: Annotated[
+        Path | None,
+        typer.Option("--answers", help="YAML file of questionnaire answers (`question-id: yes`); implies -q."),
+    ] = None,
+    docs_page: Annotated[
+        bool, typer.Option("--docs-page", help="Print the practices catalogue as the docs page (docs/assess.md).")
+    ] = False,
+) -> None:
+    """Where does a project stand on the ladder, and what does the next level take?
+
+    Reads the code (with Python's ast) and config files (with their parsers); never imports or runs them.
+    Exit codes: 0 done, 1 below --fail-under, 2 refused.
+    Example: [bold]mlops-ladder assess . --fail-under 2[/]
+    """
+    from mlops_ladder.assess import assess_project, overall_level
+    from mlops_ladder.assess_docs import assess_docs_markdown
+
+    if docs_page:
+        typer.echo(assess_docs_markdown())
+        return
+    output_format = _assess_format(output_format, as_json)
+    if fail_under is not None and not 1 <= fail_under <= 5:
+        raise LadderError(f"--fail-under {fail_under} is not a level.", "Give a level from 1 to 5.")
+    result = assess_project(path)
+    answered = _questionnaire(answers) if questionnaire or answers else None
+    if output_format == "json":
+        import json
+
+        from mlops_ladder.assess_json import assessment_json
+
+        typer.echo(json.dumps(assessment_json(result, answered), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        from mlops_ladder.assess_markdown import assessment_markdown
+
+        typer.echo(assessment_markdown(result, answered))
+    else:
+        from mlops_ladder.assess_table import print_assessment
+
+        print_assessment(console, result, answered)
+    if fail_under is not None and overall_level(result, answered) < fail_under:
+        errors.print(f"Below level {fail_under}: the assessment reached level {overall_level(result, answered)}.")
+        raise typer.Exit(1)
+
+
+def _assess_format(output_format: str, as_json: bool) -> str:
+    chosen = output_format.strip().lower()
+    if chosen not in ASSESS_FORMATS:
+        raise LadderError(
+            f"--format {output_format} is not a report format.", f"Use one of: {', '.join(ASSESS_FORMATS)}."
+        )
+    if as_json and chosen not in ("table", "json"):
+        raise LadderError(f"--json and --format {chosen} contradict each other.", "Give one of them.")
+    return "json" if as_json else chosen
+
+
+def _questionnaire(answers_file: Path | None) -> QuestionnaireResult:
+    """The questionnaire's answers: from the file, then asked one at a time (on stderr, so --json stays clean)."""
+    from rich.prompt import Confirm
+
+    from mlops_ladder.assess_catalogue import load_catalogue
+    from mlops_ladder.assess_questionnaire import complete_answers, read_answers_file
+
+    catalogue = load_catalogue()
+    given = read_answers_file(answers_file, catalogue) if answers_file else {}
+
+    def ask(question: Question, number: int, total: int) -> bool:
+        aspect = catalogue.aspects[question.aspect]
+        errors.print(f"\n[dim]{number}/{total} · {aspect} · level {question.level}[/]", highlight=False)
+        return Confirm.ask(question.question, console=errors)
+
+    return complete_answers(catalogue, given, ask if sys.stdin.isatty() else None)
+
+
+@app.command()
+def info(
+    path: Annotated[Path, typer.Argument(help="The project to describe.")] = Path("."),
+) -> None:
+    """Show a project's level, its recorded answers, and what `upgrade` would add next.
+
+    Example: [bold]mlops-ladder info my-project[/]
+    """
+    from mlops_ladder.info import project_info
+
+    _print_info(project_info(path))
+
+
+def _print_info(project: ProjectInfo) -> None:
+    level = project.level
+    console.print(f"[bold]{project.path}[/] is at level {level.number}: {level.name}.", highlight=False)
+    table = Table(title="Answers (.copier-answers.yml)", show_header=False, title_justify="left")
+    for key, value in project.answers.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    following = project.next_level
+    if following is None:
+        console.print(
+            f"Level {level.number} is the top of the built ladder: `upgrade` has nothing to add yet "
+            "(`mlops-ladder levels` shows what is planned)."
+        )
+        return
+    console.print(f"`mlops-ladder upgrade` would take it to level {following.number}: {following.name}, adding:")
+    for item in following.adds:
+        console.print(f"  • {item}", highlight=False, markup=False)

@@ -13,12 +13,15 @@ Every package the team touched gets an outcome that says what the merge did with
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from tomlkit.items import Array, Null, Whitespace
+from tomlkit.toml_document import TOMLDocument
 
 from mlops_ladder.gitrepo import merge_texts
 
@@ -94,8 +97,7 @@ def merge_pyproject(base: str, ours: str, theirs: str, label: str = "the next le
         return None
     outcomes: list[PackageOutcome] = []
     conflicts: dict[str, tuple[str, ...]] = {}
-    for path in _dependency_arrays(their_doc):
-        their_array = _get(their_doc, path)
+    for path, their_array in _dependency_arrays(their_doc):
         merged, array_outcomes = _merge_array(_get(base_doc, path), _get(our_doc, path), their_array, label)
         suffix = "" if path == ("project", "dependencies") else f" ({path[-1]})"
         outcomes += [replace(outcome, package=outcome.package + suffix) for outcome in array_outcomes]
@@ -214,7 +216,7 @@ def _apply_removal(merged: Listing, key: str, before: Entry, theirs: Entry | Non
     """The team removed `key`: it stays removed unless the next level changed its version."""
     if theirs is None or same_requirement(before.requirement, theirs.requirement):
         if theirs is not None:
-            merged.entries.pop(_position(merged, key))
+            merged.entries.pop(_index(merged, key))
         return PackageOutcome(key, "removed", None, None, label)
     removed = Entry(f"# (you removed {key})")
     _put(merged, key, _conflict_entry(removed, theirs, label, merged.indent))
@@ -238,8 +240,16 @@ def _position(merged: Listing, key: str) -> int | None:
     return next((i for i, entry in enumerate(merged.entries) if package_key(entry.requirement) == key), None)
 
 
+def _index(merged: Listing, key: str) -> int:
+    """The position of `key`, which the caller knows is in `merged`."""
+    at = _position(merged, key)
+    if at is None:
+        raise KeyError(key)
+    return at
+
+
 def _put(merged: Listing, key: str, entry: Entry) -> None:
-    merged.entries[_position(merged, key)] = entry
+    merged.entries[_index(merged, key)] = entry
 
 
 def _insert_after(merged: Listing, previous: str | None, entry: Entry) -> None:
@@ -266,7 +276,7 @@ def _render(listing: Listing, conflicts: dict[str, tuple[str, ...]]) -> Array:
             entry = Entry(placeholder)
         lines += _entry_lines(entry, listing.indent)
     lines += [listing.indent + comment for comment in listing.trailing]
-    return tomlkit.parse("x = " + "\n".join([*lines, "]"]))["x"]
+    return _parse_array("\n".join([*lines, "]"]))
 
 
 def _write_conflicts(text: str, conflicts: dict[str, tuple[str, ...]]) -> str:
@@ -275,28 +285,38 @@ def _write_conflicts(text: str, conflicts: dict[str, tuple[str, ...]]) -> str:
     return "\n".join(line for raw in lines for line in conflicts.get(raw, (raw,)))
 
 
-def _dependency_arrays(doc) -> list[tuple[str, ...]]:
+def _dependency_arrays(doc: TOMLDocument) -> list[tuple[tuple[str, ...], Array]]:
+    """Each dependency array of `doc` with its path: [project].dependencies, then the extras."""
     project = doc.get("project", {})
-    paths = [("project", "dependencies")] if "dependencies" in project else []
+    paths: list[tuple[str, ...]] = [("project", "dependencies")] if "dependencies" in project else []
     extras = project.get("optional-dependencies", {})
-    return paths + [("project", "optional-dependencies", name) for name in extras]
+    paths += [("project", "optional-dependencies", name) for name in extras]
+    return [(path, array) for path in paths if (array := _get(doc, path)) is not None]
 
 
-def _get(doc, path: tuple[str, ...]):
-    node = doc
+def _get(doc: TOMLDocument, path: tuple[str, ...]) -> Array | None:
+    """The dependency array at `path`; None when a key on the way is missing."""
+    node: Any = doc  # tomlkit types every value it reads as Any
     for key in path:
         if key not in node:
             return None
         node = node[key]
-    return node
+    array: Array = node  # a dependency list is a TOML array in every pyproject.toml pip accepts
+    return array
 
 
-def _set(doc, path: tuple[str, ...], value) -> None:
-    node = doc
+def _set(doc: TOMLDocument, path: tuple[str, ...], value: Array) -> None:
+    node: MutableMapping[str, Any] = doc
     for key in path[:-1]:
         node = node.setdefault(key, tomlkit.table())
     node[path[-1]] = value
 
 
 def _copy(array: Array) -> Array:
-    return tomlkit.parse(f"x = {array.as_string()}")["x"]
+    return _parse_array(array.as_string())
+
+
+def _parse_array(text: str) -> Array:
+    """The TOML array written in `text`, parsed as the value of a throwaway key."""
+    array: Array = tomlkit.parse(f"x = {text}")["x"]  # tomlkit types it Any; the text is an array
+    return array

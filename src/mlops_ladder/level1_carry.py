@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -40,6 +41,9 @@ CONSTANT_KEYS = {
     "TASK": ("task",),
     "METRIC": ("metric",),
 }
+# A setting the team changed in train.py: (params.yaml key, new value, what they wrote).
+Change = tuple[tuple[str, ...], object, str]
+
 FORESTS = {"classification": "RandomForestClassifier", "regression": "RandomForestRegressor"}
 MODEL_SECTION = "model"
 
@@ -105,8 +109,11 @@ def carry_params(base_train: str, our_train: str, params: str, package: str, tas
     return result
 
 
-def _constant_changes(base: dict[str, Setting], ours: dict[str, Setting], package: str):
-    changes, not_carried = [], []
+def _constant_changes(
+    base: dict[str, Setting], ours: dict[str, Setting], package: str
+) -> tuple[list[Change], list[NotCarried]]:
+    changes: list[Change] = []
+    not_carried: list[NotCarried] = []
     for name, before in base.items():
         after = ours.get(name)
         if before.value is UNREADABLE or after is None or after.source == before.source:
@@ -121,7 +128,9 @@ def _constant_changes(base: dict[str, Setting], ours: dict[str, Setting], packag
     return changes, not_carried
 
 
-def _forest_changes(base_tree: ast.Module, our_tree: ast.Module, forest: str | None, package: str):
+def _forest_changes(
+    base_tree: ast.Module, our_tree: ast.Module, forest: str | None, package: str
+) -> tuple[list[Change], list[NotCarried]]:
     """The forest arguments the team changed, as (params key, value, what) and the ones params.yaml cannot take."""
     if forest is None:
         return [], []
@@ -132,7 +141,8 @@ def _forest_changes(base_tree: ast.Module, our_tree: ast.Module, forest: str | N
         return [], []
     if after is None:
         return [], [NotCarried(forest, f"train.py no longer builds one; level 2 builds its model in {features}")]
-    changes, not_carried = [], []
+    changes: list[Change] = []
+    not_carried: list[NotCarried] = []
     for name in sorted(before.keys() | after.keys()):
         old, new = before.get(name), after.get(name)
         if old is not None and new is not None and old.source == new.source:
@@ -280,7 +290,7 @@ def _scalar(value: object) -> str:
     return yaml.safe_dump(value, default_flow_style=True).splitlines()[0]
 
 
-def _assign(doc: dict, key: tuple[str, ...], value: object) -> None:
+def _assign(doc: dict[str, Any], key: tuple[str, ...], value: object) -> None:
     for part in key[:-1]:
         doc = doc[part]
     doc[key[-1]] = value

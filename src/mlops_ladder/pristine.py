@@ -67,7 +67,7 @@ def claims_in_history(git: Git, revision: str = "HEAD") -> list[Claim]:
     return claims
 
 
-def render_tree(git: Git, answers: dict, level: int) -> str:
+def render_tree(git: Git, answers: dict[str, object], level: int) -> str:
     """The tree of `level` rendered today with `answers`, written into the repository (nothing committed)."""
     with tempfile.TemporaryDirectory(prefix="mlops-ladder-render-") as scratch:
         rendered = Path(scratch) / "project"
@@ -75,7 +75,7 @@ def render_tree(git: Git, answers: dict, level: int) -> str:
         return git.snapshot_tree(rendered)
 
 
-def commit_level(git: Git, answers: dict, level: int, parents: list[str], summary: str = "") -> str:
+def commit_level(git: Git, answers: dict[str, object], level: int, parents: list[str], summary: str = "") -> str:
     """Render `level` today with `answers` and commit it, unattached to any branch, as a pristine rendering."""
     tree = render_tree(git, answers, level)
     message = pristine_message(level, summary or f"Pristine rendering of level {level}", tree)
@@ -90,7 +90,7 @@ class Base:
     adoption_reason: str = ""
 
 
-def find_base(git: Git, answers: dict, level: int) -> Base:
+def find_base(git: Git, answers: dict[str, object], level: int) -> Base:
     """The newest verified pristine rendering of `level` reachable from HEAD.
 
     A trailer written before mlops-ladder recorded trees counts when its tree is what today's

@@ -122,7 +122,8 @@ def _listed_dependencies(pyproject: str) -> dict[str, str]:
 
 def _requirement_lines(text: str) -> list[RequirementLine]:
     """The lines of a requirements file that say something, each with its comments (pip's comment rule)."""
-    lines, pending = [], []
+    lines: list[RequirementLine] = []
+    pending: list[str] = []
     for raw in text.replace("\\\n", "").splitlines():
         comment_at = re.search(r"(^|\s)#", raw)
         body = raw[: comment_at.start()].strip() if comment_at else raw.strip()

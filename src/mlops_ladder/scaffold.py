@@ -8,7 +8,7 @@ from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
-from mlops_ladder.answers import fixed_answers, read_answers
+from mlops_ladder.answers import fixed_answers, read_answers, recorded_level
 from mlops_ladder.errors import LadderError
 from mlops_ladder.gitrepo import Git, require_git
 from mlops_ladder.pristine import PRISTINE_BRANCH, commit_rendering
@@ -41,7 +41,7 @@ def new_project(
     answers = fixed_answers(data, target, interactive)  # before asking anything or writing anything
     # Asked interactively, the CSV path is known only after the questions: then checked again below.
     _check_target(target, None if interactive else _training_data_source(answers), answers_known=not interactive)
-    suggested = {"project_name": target.name}
+    suggested: dict[str, object] = {"project_name": target.name}
     created_parents = _make_parents(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", suffix=".partial", dir=target.parent))
     try:
@@ -138,7 +138,7 @@ def _make_parents(parent: Path) -> list[Path]:
 
 
 def _rendered_level(project: Path) -> int:
-    return int(read_answers(project)["level"])
+    return recorded_level(read_answers(project))
 
 
 def _first_commit(project: Path, level: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,16 +28,24 @@ def level_dir(level: int) -> Path:
 
 
 def built_levels() -> list[int]:
-    """Levels whose template exists in this version of mlops-ladder."""
-    return [n for n in range(1, 6) if level_dir(n).is_dir()]
+    """Levels whose template exists in this version of mlops-ladder: the `levelN` folders.
+
+    Read from disk rather than from a range, so the ladder's bounds live in one place (levels.py).
+    """
+    numbers = (path.name.removeprefix("level") for path in templates_dir().glob("level*") if path.is_dir())
+    return sorted(int(number) for number in numbers if number.isdigit())
+
+
+Question = dict[str, Any]
 
 
 @cache
-def _questions(root: Path) -> dict[str, dict]:
+def _questions(root: Path) -> dict[str, Question]:
     with (root / "questions.yml").open(encoding="utf-8") as file:
-        return yaml.safe_load(file)
+        loaded: dict[str, Question] = yaml.safe_load(file)
+    return loaded
 
 
-def questions() -> dict[str, dict]:
+def questions() -> dict[str, Question]:
     """The shared questions of every level, keyed by answer name."""
     return _questions(templates_dir())

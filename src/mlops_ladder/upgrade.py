@@ -26,11 +26,10 @@ from pathlib import Path
 import yaml
 
 from mlops_ladder import __version__
-from mlops_ladder.answers import ANSWERS_FILE
+from mlops_ladder.answers import ANSWERS_FILE, recorded_level
 from mlops_ladder.dependency_merge import PYPROJECT, PackageOutcome, merge_pyproject
 from mlops_ladder.gitrepo import Git, GitError, require_git
 from mlops_ladder.level1_carry import PARAMS, TRAIN_SCRIPT, Moved, NotCarried, carry_params, moved_code
-from mlops_ladder.levels import all_levels
 from mlops_ladder.preflight import (
     checked_answers,
     checked_repository,
@@ -172,7 +171,7 @@ def _throwaway_worktree(git: Git, start: str) -> Iterator[Git]:
 
 def _upgrade(work: Git, run: _Run, start: str, to_level: int | None, dry_run: bool) -> UpgradeResult:
     answers = checked_answers(work, run.project)
-    current = int(answers["level"])
+    current = recorded_level(answers)
     target = checked_target(current, to_level)
     base = find_base(work, answers, current)
     result = UpgradeResult(start, [], dry_run, adopted=base.commit is None, adoption_reason=base.adoption_reason)
@@ -186,7 +185,7 @@ def _upgrade(work: Git, run: _Run, start: str, to_level: int | None, dry_run: bo
     return result
 
 
-def _climb(work: Git, run: _Run, answers: dict, base: str, current: int, target: int) -> list[StepResult]:
+def _climb(work: Git, run: _Run, answers: dict[str, object], base: str, current: int, target: int) -> list[StepResult]:
     steps = []
     pairs = [(current, current)] if target == current else [(level, level + 1) for level in range(current, target)]
     for from_level, to_level in pairs:
@@ -207,7 +206,7 @@ def _climb(work: Git, run: _Run, answers: dict, base: str, current: int, target:
     return steps
 
 
-def _commit_theirs(work: Git, answers: dict, level: int, base: str) -> str:
+def _commit_theirs(work: Git, answers: dict[str, object], level: int, base: str) -> str:
     """The pristine rendering of `level` on top of `base`, as a commit HEAD does not already hold.
 
     After a reverted upgrade, the same rendering made within the same second would be the very
@@ -225,7 +224,7 @@ def _tree(git: Git, commit: str) -> str:
     return git.run("rev-parse", f"{commit}^{{tree}}")
 
 
-def _adopt_base(git: Git, answers: dict, level: int) -> str:
+def _adopt_base(git: Git, answers: dict[str, object], level: int) -> str:
     """Render `level` as today's templates make it and record it as an ancestor of HEAD.
 
     The `ours` merge keeps every file exactly as it is; it only tells git where the project
@@ -237,7 +236,7 @@ def _adopt_base(git: Git, answers: dict, level: int) -> str:
     return base
 
 
-def _answer_changes(work: Git, base: str, answers: dict, level: int) -> AnswerChanges | None:
+def _answer_changes(work: Git, base: str, answers: dict[str, object], level: int) -> AnswerChanges | None:
     """Answers edited by hand since `base` was rendered, with the files they change at the current level."""
     try:
         recorded = yaml.safe_load(work.run("show", f"{base}:{ANSWERS_FILE}", check=False, strip=False))
@@ -326,8 +325,10 @@ def _merge_dependencies(git: Git, base: str, theirs: str, result: StepResult, co
     version for the same package differently, the file gets markers around that entry and stays a
     git conflict; otherwise the merged file is staged.
     """
-    texts = [git.run("show", f"{commit}:{PYPROJECT}", strip=False) for commit in (base, "HEAD", theirs)]
-    merged = merge_pyproject(*texts, label=f"level {result.to_level}")
+    base_text, our_text, their_text = (
+        git.run("show", f"{commit}:{PYPROJECT}", strip=False) for commit in (base, "HEAD", theirs)
+    )
+    merged = merge_pyproject(base_text, our_text, their_text, label=f"level {result.to_level}")
     if merged is None:  # lines outside the dependency lists conflict: git's own merge stands
         return
     (git.cwd / PYPROJECT).write_text(merged.text, encoding="utf-8")
@@ -414,12 +415,3 @@ def _restore(git: Git, start: str, pristine_before: str) -> None:
         git.run("branch", "--force", PRISTINE_BRANCH, pristine_before, check=False)
     else:
         git.run("branch", "--delete", "--force", PRISTINE_BRANCH, check=False)
-
-
-def next_steps(level: int) -> list[str]:
-    """What the user runs after reaching `level`: new dependencies first."""
-    facts = all_levels()[level]
-    steps = ["python -m pip install -e '.[dev]'  (the new level's dependencies)"] if level >= 2 else []
-    steps.append("make test" if level >= 2 else "pytest")
-    steps.append("make demo" if "demo" in facts.verbs else "python train.py")
-    return steps
