@@ -22,14 +22,17 @@ off the request path.
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations, and
 # the request models are built at run time from the signature, so they must stay real objects.
 
+import gc
 import logging
 import time
 import uuid
 import warnings
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from types import GenericAlias
+from typing import Any, get_args
 
 import mlflow
 import numpy as np
@@ -43,6 +46,7 @@ from mlflow.models import Model, ModelSignature
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 from sklearn.base import is_classifier
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import lineage, registry
 from .config import Params, prediction_log_url
@@ -115,7 +119,7 @@ class ServedModel:
     estimator: Any  # the fitted scikit-learn Pipeline
     card: ModelCard
     row_model: type[BaseModel]
-    prediction_type: type
+    prediction_type: Any  # a JSON type (float, int, str, bool), or a union of them when unknown
     has_text: bool  # some features are text: the model input is then an object array
     # A classifier's classes in training order (the columns of predict_proba), else None.
     classes: np.ndarray | None
@@ -128,7 +132,7 @@ class ServedModel:
     def features(self) -> list[str]:
         return self.card.features
 
-    def model_input(self, rows: list[tuple]) -> np.ndarray:
+    def model_input(self, rows: list[tuple[Any, ...]]) -> np.ndarray:
         """Rows of feature values in training order -> the 2-D array the pipeline takes.
 
         null becomes NaN, the missing value the pipeline was trained to fill in.
@@ -139,7 +143,7 @@ class ServedModel:
         values[pd.isna(values)] = np.nan
         return values
 
-    def predict(self, values: np.ndarray) -> tuple[list, list[dict[str, float]] | None]:
+    def predict(self, values: np.ndarray) -> tuple[list[Any], list[dict[str, float]] | None]:
         """Predictions for the rows of `values` and, from a classifier, each class's probability."""
         with warnings.catch_warnings():
             # The pipeline was fitted on a DataFrame and gets an array, so scikit-learn warns
@@ -171,7 +175,9 @@ def no_champion_message(params: Params) -> str:
     )
 
 
-def row_model_from(signature: ModelSignature, example: dict[str, Any] | None) -> type[BaseModel]:
+def row_model_from(
+    signature: ModelSignature | None, example: dict[str, Any] | None
+) -> type[BaseModel]:
     """A pydantic model with one field per signature column: its name and its type, or null.
 
     Every field is required, so a misspelt or forgotten feature is refused, and nullable, so a
@@ -194,7 +200,7 @@ def row_model_from(signature: ModelSignature, example: dict[str, Any] | None) ->
     return create_model("Row", __config__=config, __doc__="One row of model inputs.", **fields)
 
 
-def prediction_type_from(signature: ModelSignature) -> type:
+def prediction_type_from(signature: ModelSignature | None) -> Any:
     if signature is None or signature.outputs is None:
         return float | int | str
     kind = np.dtype(signature.outputs.numpy_types()[0]).kind
@@ -216,7 +222,7 @@ def load_champion(params: Params) -> ServedModel:
     estimator = mlflow.sklearn.load_model(local_dir)
     example_frame = metadata.load_input_example(local_dir)
     example = None
-    if example_frame is not None:
+    if isinstance(example_frame, pd.DataFrame):  # the data module logs a DataFrame
         # A gap in the example is NaN in the frame and null in JSON, as a client would send it.
         first = example_frame.head(1).astype(object)
         example = first.where(first.notna(), None).iloc[0].to_dict()
@@ -244,7 +250,9 @@ def load_champion(params: Params) -> ServedModel:
         card=card,
         row_model=row_model,
         prediction_type=prediction_type_from(metadata.signature),
-        has_text=any(column.type.name == "string" for column in metadata.signature.inputs.inputs),
+        has_text=any(
+            str in get_args(field.annotation) for field in row_model.model_fields.values()
+        ),
         classes=np.asarray(estimator.classes_) if is_classifier(estimator) else None,
     )
 
@@ -255,11 +263,11 @@ class BodySizeLimit:
     A declared Content-Length is checked up front; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -269,7 +277,7 @@ class BodySizeLimit:
                 declared = int(value) if value.isdigit() else 0
         received = 0
 
-        async def receive_within_limit():
+        async def receive_within_limit() -> Message:
             nonlocal received
             if declared > self.max_bytes:
                 raise self.too_large(declared)
@@ -289,8 +297,13 @@ class BodySizeLimit:
         )
 
 
-async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    """422 with one short entry per problem (where, what, type), without echoing the input."""
+async def validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """422 with one short entry per problem (where, what, type), without echoing the input.
+
+    Registered for RequestValidationError only; typed `Exception` as Starlette's handlers are.
+    """
+    if not isinstance(error, RequestValidationError):
+        raise error
     problems = []
     for item in error.errors():
         message = item["msg"]
@@ -300,7 +313,7 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
     return JSONResponse({"detail": problems}, status_code=422)
 
 
-async def validated_body(request: Request, adapter: TypeAdapter) -> Any:
+async def validated_body(request: Request, adapter: TypeAdapter[Any]) -> Any:
     """The request body parsed and checked by pydantic in one pass, straight from its bytes."""
     if not request.headers.get("content-type", "").startswith("application/json"):
         message = "the body must be a JSON object, sent as Content-Type: application/json"
@@ -314,7 +327,7 @@ async def validated_body(request: Request, adapter: TypeAdapter) -> Any:
         ) from None
 
 
-def json_body_doc(schema_name: str) -> dict:
+def json_body_doc(schema_name: str) -> dict[str, Any]:
     """The OpenAPI description of a JSON request body whose schema is in the components."""
     schema = {"$ref": f"#/components/schemas/{schema_name}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
@@ -322,22 +335,19 @@ def json_body_doc(schema_name: str) -> dict:
 
 def document_request_models(app: FastAPI, *models: type[BaseModel]) -> None:
     """Put the request models into /openapi.json: the endpoints read raw bodies (see
-    validated_body), so FastAPI does not know these models by itself."""
+    validated_body), so FastAPI does not know these models by itself.
+
+    Call it once every route is added: it builds the OpenAPI schema now, and FastAPI keeps
+    that schema (app.openapi_schema) and serves it from then on.
+    """
     _, top = models_json_schema(
         [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
     )
-    build_openapi = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = build_openapi()  # FastAPI keeps it in app.openapi_schema
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
-        return app.openapi_schema
-
-    app.openapi = openapi
+    schema = app.openapi()
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
 
 
-def json_response(content: dict) -> Response:
+def json_response(content: dict[str, Any]) -> Response:
     return Response(orjson.dumps(content), media_type="application/json")
 
 
@@ -363,7 +373,7 @@ def create_app(params: Params) -> FastAPI:
         logger.info("serving %s version %s", params.registry.model_name, served.version)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if prediction_log is not None:
             prediction_log.start()
         yield
@@ -398,49 +408,41 @@ def create_app(params: Params) -> FastAPI:
             raise HTTPException(status_code=503, detail=unavailable)
         return served.card
 
-    if served is None:
-        add_unavailable_routes(app, unavailable)
-    else:
+    if served is not None and prediction_log is not None:  # both set together, above
         add_prediction_routes(app, served, prediction_log, params.serving.max_batch_rows)
+    else:
+        add_unavailable_routes(app, unavailable)
     return app
 
 
 def add_prediction_routes(
     app: FastAPI, served: ServedModel, prediction_log: PredictionLog, max_batch_rows: int
 ) -> None:
+    # The models' field types are only known at run time (from the signature), so they are built
+    # as values: GenericAlias(list, X) is `list[X]` for a type X held in a variable.
     row_model = served.row_model
+    rows_type: Any = GenericAlias(list, row_model)
     batch_model = create_model(
         "Batch",
         __config__=ConfigDict(extra="forbid"),
         __doc__="Several rows, answered in order.",
-        rows=(Annotated[list[row_model], Field(min_length=1, max_length=max_batch_rows)], ...),
+        rows=(rows_type, Field(min_length=1, max_length=max_batch_rows)),
     )
     row_adapter, batch_adapter = TypeAdapter(row_model), TypeAdapter(batch_model)
-    document_request_models(app, row_model, batch_model)
-    probabilities = {} if served.classes is None else {"probabilities": (dict[str, float], ...)}
-    prediction_model = create_model(
-        "Prediction",
-        prediction=(served.prediction_type, ...),
-        **probabilities,
-        model_version=(str, ...),
-        request_id=(str, ...),
-    )
-    batch_probabilities = (
-        {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
-    )
-    batch_prediction_model = create_model(
-        "BatchPrediction",
-        predictions=(list[served.prediction_type], ...),
-        **batch_probabilities,
-        model_version=(str, ...),
-        request_id=(str, ...),
-    )
-    body_errors = {
+    single: dict[str, Any] = {"prediction": (served.prediction_type, ...)}
+    several: dict[str, Any] = {"predictions": (GenericAlias(list, served.prediction_type), ...)}
+    if served.classes is not None:
+        single["probabilities"] = (dict[str, float], ...)
+        several["probabilities"] = (list[dict[str, float]], ...)
+    ids: dict[str, Any] = {"model_version": (str, ...), "request_id": (str, ...)}
+    prediction_model = create_model("Prediction", **single, **ids)
+    batch_prediction_model = create_model("BatchPrediction", **several, **ids)
+    body_errors: dict[int | str, dict[str, Any]] = {
         413: {"model": Problem, "description": "Body over serving.max_body_bytes"},
         422: {"model": InputProblems, "description": "Body that does not fit the schema"},
     }
 
-    def predict_and_log(rows: list[tuple]) -> dict:
+    def predict_and_log(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         """Predict `rows` (feature values in training order), log them, and build the answer."""
         values = served.model_input(rows)
         try:
@@ -487,6 +489,8 @@ def add_prediction_routes(
         batch = await validated_body(request, batch_adapter)
         return json_response(predict_and_log([tuple(row.__dict__.values()) for row in batch.rows]))
 
+    document_request_models(app, row_model, batch_model)  # once every route is there
+
 
 def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
     """Without a champion there is no schema to validate against: every call answers 503."""
@@ -504,6 +508,11 @@ def serve(params: Params, host: str | None = None, port: int | None = None) -> N
     """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     app = create_app(params)
+    # Loading MLflow, scikit-learn and the model leaves ~360,000 long-lived objects, and every
+    # full garbage collection walks them all again: a 1000-row batch allocates enough objects to
+    # trigger collections worth a few ms. Freezing moves what exists now out of the collector's
+    # sight; what requests allocate is still collected as usual.
+    gc.freeze()
     # No access log: every prediction is already in the prediction log with its request id.
     uvicorn.run(
         app,
