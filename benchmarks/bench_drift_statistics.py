@@ -3,8 +3,8 @@
     python benchmarks/bench_drift_statistics.py [--windows 400] [--seed 0]
 
 It loads the level-4 template's `drift_statistics.py` by path (the module imports nothing from its
-package) and runs it exactly as `monitor` does, with the defaults of the template's params.yaml:
-Holm-corrected KS at alpha 0.05, PSI above 0.05, at least 100 rows. Each scenario draws a training
+package) and runs it exactly as `monitor` does, with the `monitoring` defaults of the template's
+params.yaml (alpha, effect_threshold, min_rows; `--alpha` tries another alpha). Each scenario draws a training
 set (20,000 rows, 20 standard-normal features), summarizes it as training does (quantile edges,
 bin counts, a 5,000-row sample), then draws `--windows` monitoring windows and counts the windows
 with any drift alarm. A new training set is drawn every 20 windows, so the figures average over
@@ -30,6 +30,7 @@ from types import ModuleType
 
 import numpy as np
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 MODULE = REPO / "templates" / "level4" / "src" / "{{package_name}}" / "drift_statistics.py"
@@ -37,9 +38,14 @@ MODULE = REPO / "templates" / "level4" / "src" / "{{package_name}}" / "drift_sta
 FEATURES = 20
 TRAINING_ROWS = 20_000
 WINDOWS_PER_REFERENCE = 20
-ALPHA = 0.05  # the template's params.yaml defaults
-EFFECT_THRESHOLD = 0.05
-MIN_ROWS = 100
+PARAMS = REPO / "templates" / "level4" / "params.yaml.jinja"
+
+
+def template_defaults() -> dict:
+    """The `monitoring` section of the level-4 params.yaml: the defaults a new project gets."""
+    text = PARAMS.read_text(encoding="utf-8")
+    section = text[text.index("\nmonitoring:") :]
+    return yaml.safe_load(section.replace("{{ package_name }}", "package"))["monitoring"]
 
 
 def load_drift_statistics() -> ModuleType:
@@ -72,15 +78,17 @@ def wilson(hits: int, total: int) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def simulate(ds: ModuleType, rows: int, shift: float, windows: int, rng: np.random.Generator) -> dict[str, int]:
+def simulate(
+    ds: ModuleType, settings: dict, rows: int, shift: float, windows: int, rng: np.random.Generator
+) -> dict[str, int]:
     """Windows with any alarm: ours, fixed PSI > 0.1, fixed KS p < 0.05."""
-    limits = {f"x{i}": ds.Thresholds(effect_threshold=EFFECT_THRESHOLD) for i in range(FEATURES)}
+    limits = {f"x{i}": ds.Thresholds(effect_threshold=settings["effect_threshold"]) for i in range(FEATURES)}
     counts = {"ours": 0, "ours_on_x0": 0, "psi_0.1": 0, "ks_0.05": 0}
     references: dict[str, dict] = {}
     for index in range(windows):
         if index % WINDOWS_PER_REFERENCE == 0:
             references = make_references(ds, rng)
-        report = ds.assess(references, window(rng, rows, shift), limits, ALPHA, MIN_ROWS)
+        report = ds.assess(references, window(rng, rows, shift), limits, settings["alpha"], settings["min_rows"])
         verdicts = {name: column["drift"]["verdict"] for name, column in report.items()}
         counts["ours"] += ds.DRIFT in verdicts.values()
         counts["ours_on_x0"] += verdicts["x0"] == ds.DRIFT
@@ -103,12 +111,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=400, help="windows per scenario")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alpha", type=float, help="instead of the template's monitoring.alpha")
     args = parser.parse_args()
     ds = load_drift_statistics()
+    settings = template_defaults()
+    if args.alpha is not None:
+        settings["alpha"] = args.alpha
     rng = np.random.default_rng(args.seed)
     print(
         f"{FEATURES} N(0,1) features, training {TRAINING_ROWS:,} rows, {args.windows} windows per scenario, "
-        f"alpha {ALPHA} (Holm), PSI > {EFFECT_THRESHOLD}, min_rows {MIN_ROWS}"
+        f"alpha {settings['alpha']} (Holm), PSI > {settings['effect_threshold']}, min_rows {settings['min_rows']}"
     )
     header = f"{'scenario':<36} {'ours':>7} {'95% interval':>16} {'target':>16} {'PSI>0.1':>8} {'KS<0.05':>8}"
     print(header)
@@ -116,7 +128,7 @@ def main() -> None:
     for label, rows, shift, counted, target in SCENARIOS:
         # Fewer large windows: each 100,000-row window costs about 0.1 s.
         windows = args.windows if rows < 100_000 else max(WINDOWS_PER_REFERENCE, args.windows // 2)
-        counts = simulate(ds, rows, shift, windows, rng)
+        counts = simulate(ds, settings, rows, shift, windows, rng)
         low, high = wilson(counts[counted], windows)
         print(
             f"{label:<36} {counts[counted] / windows:>7.3f} {f'[{low:.3f}, {high:.3f}]':>16} {target:>16} "
