@@ -116,30 +116,37 @@ def measure(name: str, rows: int, reference_rows: int) -> dict:
 # --- the whole `monitor` command on a real prediction log -----------------------------------------
 
 FILL_LOG = """
-import sys, time
+import sqlite3, sys
 import numpy as np
+import orjson
+import mlflow
 from {package}.config import load_params, prediction_log_url
 from {package}.data import load_training_data
-from {package}.prediction_log import PredictionLog, Served
+from {package}.prediction_log import make_engine, metadata
 from {package}.registry import get_champion
-import mlflow
 from {package}.tracking import tracking_uri
 
 params = load_params()
 mlflow.set_tracking_uri(tracking_uri(params))
 version = str(get_champion(params).version)
 x = load_training_data(params).split.x_test
+url = prediction_log_url(params)
+metadata.create_all(make_engine(url))  # the service's own table
 rows = int(sys.argv[1])
 rng = np.random.default_rng(0)
-log = PredictionLog(prediction_log_url(params), list(x.columns))
-log.start()
-batch = 10_000
-for start in range(0, rows, batch):
-    picked = x.to_numpy()[rng.integers(0, len(x), batch)]
-    log.record(Served(f"r{{start}}", version, time.time(), picked, rng.normal(150, 50, batch).tolist()))
-    if start % 100_000 == 0:
-        log.flush(timeout=600)
-log.close(timeout=600)
+names = list(x.columns)
+picked = x.to_numpy()[rng.integers(0, len(x), rows)] + rng.normal(0, 0.001, (rows, len(names)))
+outputs = rng.normal(150, 50, rows)
+# Straight through sqlite3: the service's batched writer would take minutes for a million rows.
+with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+    db.executemany(
+        "INSERT INTO predictions (request_id, row, model_version, created_at, inputs, prediction)"
+        " VALUES (?, 0, ?, '2026-01-01 00:00:00.000000', ?, ?)",
+        (
+            (f"r{{i}}", version, orjson.dumps(dict(zip(names, values))).decode(), orjson.dumps(output).decode())
+            for i, (values, output) in enumerate(zip(picked.tolist(), outputs.tolist()))
+        ),
+    )
 """
 
 

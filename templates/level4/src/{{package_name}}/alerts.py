@@ -99,6 +99,8 @@ def deliver(
                 return Delivery(alert, delivered=False, attempts=attempt, error=error)
         except (urllib.error.URLError, OSError) as failure:  # refused, unreachable, timed out
             error = str(getattr(failure, "reason", failure))
+        except ValueError:  # not a URL at all: no retry will fix it
+            return Delivery(alert, delivered=False, attempts=attempt, error="not an http(s) URL")
         if attempt < attempts:
             sleep(backoff_seconds * 2 ** (attempt - 1))
     return Delivery(alert, delivered=False, attempts=attempts, error=error)
