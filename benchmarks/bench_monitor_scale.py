@@ -156,7 +156,8 @@ def end_to_end(rows: int) -> list[tuple[str, float, float]]:
 
     with tempfile.TemporaryDirectory() as folder:
         project = generate(4, Path(folder), task="regression", dataset="diabetes")
-        project.run(project.python, "-m", project.package, "pipeline", timeout=600)
+        project.run(project.python, "-m", project.package, "train", timeout=600)
+        project.run(project.python, "-m", project.package, "promote", timeout=600)
         fill = FILL_LOG.format(package=project.package)
         project.run(project.python, "-c", fill, str(rows), timeout=3600)
         results = []
