@@ -65,21 +65,22 @@ def run_monitor(params: Params) -> dict:
     return summary
 
 
-def read_window(url: str, version: str, limit: int) -> pd.DataFrame:
-    """The latest `limit` predictions of one model version: one column per input, and `prediction`.
+def read_window(url: str, version: str, features: list[str], limit: int) -> pd.DataFrame:
+    """The latest `limit` predictions of one model version: one column per feature, `prediction`.
 
-    Unlike `prediction_log.read_predictions`, the database joins the window's JSON texts into one
-    string per column (group_concat in SQLite, string_agg in PostgreSQL) and orjson parses each in
-    one call: a million-row window takes seconds and hundreds of MB instead of minutes and
-    gigabytes. Both strings come from the same pass over the same rows; monitoring compares each
-    column on its own anyway, so nothing depends on pairing a row's inputs with its prediction.
+    Unlike `prediction_log.read_predictions`, the database does the heavy lifting: it extracts
+    each feature from the logged JSON and joins a column's values into one JSON text
+    (group_concat in SQLite, string_agg in PostgreSQL), which orjson parses in one call. A
+    million-row window takes seconds and a few hundred MB, instead of minutes and gigabytes
+    spent on a Python dict per row. A value stays as logged (a text in a number column is still
+    a text), so the data-quality checks see it; a missing value or feature reads as null.
     """
-    table = predictions
     if not has_prediction_log(url):
         raise UserError(
             f"No prediction log at {url} yet, so there is nothing to compare. "
             f"Fix: start the service (`python -m {__package__} serve`) and send it requests."
         )
+    table = predictions
     window = (
         sa.select(table.c.inputs, table.c.prediction)
         .where(table.c.model_version == version)
@@ -87,22 +88,26 @@ def read_window(url: str, version: str, limit: int) -> pd.DataFrame:
         .limit(limit)
         .subquery()
     )
-    query = sa.select(
-        sa.func.count(),
-        sa.func.aggregate_strings(sa.cast(window.c.inputs, sa.Text), ","),
-        sa.func.aggregate_strings(sa.cast(window.c.prediction, sa.Text), ","),
-    )
+    columns = [window.c.inputs[name] for name in features] + [window.c.prediction]
+    query = sa.select(sa.func.count(), *[json_array(column) for column in columns])
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            rows, inputs, outputs = connection.execute(query).one()
+            rows, *texts = connection.execute(query).one()
     finally:
         engine.dispose()
+    names = [*features, "prediction"]
     if not rows:
-        return pd.DataFrame({"prediction": []})
-    logged = pd.DataFrame(orjson.loads(f"[{inputs}]"))
-    logged["prediction"] = orjson.loads(f"[{outputs}]")
-    return logged
+        return pd.DataFrame({name: [] for name in names})
+    return pd.DataFrame(
+        {name: orjson.loads(f"[{text}]") for name, text in zip(names, texts, strict=True)}
+    )
+
+
+def json_array(column: sa.ColumnElement) -> sa.ColumnElement:
+    """The column's JSON values over the window, joined by commas: a JSON array without brackets.
+    A missing value is SQL NULL, which the join would skip: it becomes the JSON `null`."""
+    return sa.func.aggregate_strings(sa.func.coalesce(sa.cast(column, sa.Text), "null"), ",")
 
 
 def has_prediction_log(url: str) -> bool:
@@ -115,17 +120,13 @@ def has_prediction_log(url: str) -> bool:
 
 def load_window(params: Params, reference: dict, version: str) -> pd.DataFrame:
     """The champion's latest logged rows: one column per feature as logged, and `prediction`."""
-    logged = read_window(prediction_log_url(params), version, params.monitoring.window_rows)
-    columns = {}
-    for name in reference["features"]:
-        # A feature the log lacks counts as missing everywhere: the missing-share check says so.
-        columns[name] = logged[name] if name in logged else pd.Series(np.nan, index=logged.index)
-    prediction = logged["prediction"]
+    url = prediction_log_url(params)
+    window = read_window(url, version, list(reference["features"]), params.monitoring.window_rows)
     if reference[PREDICTION]["kind"] == ds.CATEGORICAL:
         # Class labels are compared as text (the reference counted them so), 0 and "0" alike.
-        prediction = prediction.astype(str).where(prediction.notna())
-    columns[PREDICTION] = prediction
-    return pd.DataFrame(columns, index=logged.index)
+        labels = window[PREDICTION]
+        window[PREDICTION] = labels.astype(str).where(labels.notna())
+    return window
 
 
 def column_limits(monitoring: MonitoringParams, columns: list[str]) -> dict[str, ds.Thresholds]:
