@@ -88,7 +88,9 @@ def read_window(url: str, version: str, features: list[str], limit: int) -> pd.D
         .limit(limit)
         .subquery()
     )
-    columns = [window.c.inputs[name] for name in features] + [window.c.prediction]
+    # `->` returns a value's JSON text exactly as logged (SQLite >= 3.38, PostgreSQL); SQLite's
+    # json_extract would round numbers to 15 digits, moving values that sit on a bin edge.
+    columns = [window.c.inputs.op("->")(name) for name in features] + [window.c.prediction]
     query = sa.select(sa.func.count(), *[json_array(column) for column in columns])
     engine = make_engine(url)
     try:
@@ -99,9 +101,11 @@ def read_window(url: str, version: str, features: list[str], limit: int) -> pd.D
     names = [*features, "prediction"]
     if not rows:
         return pd.DataFrame({name: [] for name in names})
-    return pd.DataFrame(
-        {name: orjson.loads(f"[{text}]") for name, text in zip(names, texts, strict=True)}
-    )
+    columns = {}
+    for name in names:
+        # One column at a time, each text dropped once parsed: never all texts and lists at once.
+        columns[name] = pd.Series(orjson.loads(f"[{texts.pop(0)}]"))
+    return pd.DataFrame(columns)
 
 
 def json_array(column: sa.ColumnElement) -> sa.ColumnElement:
