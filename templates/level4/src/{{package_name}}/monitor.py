@@ -101,11 +101,11 @@ def read_window(url: str, version: str, features: list[str], limit: int) -> pd.D
     names = [*features, "prediction"]
     if not rows:
         return pd.DataFrame({name: [] for name in names})
-    columns = {}
+    parsed = {}
     for name in names:
         # One column at a time, each text dropped once parsed: never all texts and lists at once.
-        columns[name] = pd.Series(orjson.loads(f"[{texts.pop(0)}]"))
-    return pd.DataFrame(columns)
+        parsed[name] = pd.Series(orjson.loads(f"[{texts.pop(0)}]"))
+    return pd.DataFrame(parsed)
 
 
 def json_array(column: sa.ColumnElement) -> sa.ColumnElement:
