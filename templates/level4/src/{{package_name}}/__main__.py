@@ -129,11 +129,11 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def monitor_command(args: argparse.Namespace) -> int:
-    """Compare recent served inputs with the training data; exit 1 when they drifted."""
-    from .monitor import run_monitor
+    """Drift and data quality of recent predictions: exit 0 quiet, 1 alarm, 3 not enough data."""
+    from .monitor import EXIT_CODES, run_monitor
 
-    drift = run_monitor(load_params(args.params))
-    return 1 if drift else 0
+    summary = run_monitor(load_params(args.params))
+    return EXIT_CODES[summary["status"]]
 
 
 def lineage_command(args: argparse.Namespace) -> int:

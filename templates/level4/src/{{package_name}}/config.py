@@ -79,9 +79,36 @@ class ServingParams(StrictModel):
     prediction_log_url: str = "sqlite:///predictions.db"
 
 
+class FeatureLimits(StrictModel):
+    """Per-feature overrides of the monitoring limits; a limit left out keeps the section's."""
+
+    effect_threshold: float | None = Field(default=None, ge=0)
+    max_missing_increase: float | None = Field(default=None, ge=0, le=1)
+    max_out_of_range_share: float | None = Field(default=None, ge=0, le=1)
+    range_margin: float | None = Field(default=None, ge=0)
+    max_unseen_share: float | None = Field(default=None, ge=0, le=1)
+    max_wrong_type_share: float | None = Field(default=None, ge=0, le=1)
+
+
 class MonitoringParams(StrictModel):
-    window_rows: int = Field(default=500, ge=1)
-    drift_share: float = Field(default=0.5, gt=0, le=1)
+    """Drift and data-quality monitoring (monitor.py; the statistics in drift_statistics.py)."""
+
+    window_rows: int = Field(default=5000, ge=1)
+    min_rows: int = Field(default=100, ge=1)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    effect_threshold: float = Field(default=0.05, ge=0)
+    max_missing_increase: float = Field(default=0.1, ge=0, le=1)
+    max_out_of_range_share: float = Field(default=0.05, ge=0, le=1)
+    range_margin: float = Field(default=0.1, ge=0)
+    max_unseen_share: float = Field(default=0.01, ge=0, le=1)
+    max_wrong_type_share: float = Field(default=0.0, ge=0, le=1)
+    # Keyed by feature name, or `prediction` for the model's output.
+    features: dict[str, FeatureLimits] = Field(default_factory=dict)
+    html_sample_rows: int = Field(default=5000, ge=0)  # 0: no Evidently HTML report
+    # A Slack-compatible incoming webhook; MONITOR_WEBHOOK_URL overrides it (see webhook_url below).
+    webhook_url: str | None = None
+    webhook_attempts: int = Field(default=3, ge=1)
+    webhook_backoff_seconds: float = Field(default=1.0, ge=0)
     report_dir: Path = Path("reports")  # relative to the params file's folder: params.resolve()
 
 
