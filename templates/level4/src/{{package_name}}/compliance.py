@@ -9,7 +9,7 @@ tells the whole story. `python -m <package> compliance` runs it (CI/CD), and `pr
 before moving the champion alias when `governance.compliance.on_promotion` is true.
 
 Rules about other steps' outputs read MLflow artifacts of the version's run by name
-(fairness.json, reference_stats.json, model_card.md) and fail with "missing" when absent.
+(fairness.json, reference_statistics.json, model_card.md) and fail with "missing" when absent.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ advice). The card is logged as `model_card.md` in the version's training run and
 tagged `model_card`, so the registry shows where it is.
 
 Parts that other steps produce are read from the run's artifacts by name (`fairness.json`,
-`importance.json`, `reference_stats.json`); a missing part is rendered as "Not available", never
+`importance.json`, `reference_statistics.json`); a missing part is rendered as "Not available", never
 left out silently. skops.card is not used: it takes ~3 s, writes ~50 KB of scikit-learn detail and
 has no place for the Annex IV points, which are what this card is for.
 """
@@ -35,7 +35,7 @@ CARD_TAG = "model_card"  # on the model version: the run artifact that holds its
 # Run artifacts written by other level-4 steps, read here and by the compliance gate.
 FAIRNESS_ARTIFACT = "fairness.json"
 IMPORTANCE_ARTIFACT = "importance.json"
-REFERENCE_ARTIFACT = "reference_stats.json"
+REFERENCE_ARTIFACT = "reference_statistics.json"
 SOFTWARE = ("scikit-learn", "mlflow", "pandas", "numpy")
 
 
@@ -60,7 +60,7 @@ class CardInputs:
     approvals: dict[str, str] = field(default_factory=dict)  # approval.* tags, prefix removed
     fairness: dict | None = None  # fairness.json
     importance: dict | None = None  # importance.json
-    drift_reference: dict | None = None  # reference_stats.json
+    drift_reference: dict | None = None  # reference_statistics.json
     audit_events: list[dict] = field(default_factory=list)  # this version's audit entries
     software: dict[str, str] = field(default_factory=dict)
 
