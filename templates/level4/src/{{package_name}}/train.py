@@ -18,6 +18,7 @@ from .config import Params
 from .data import feature_types, load_training_data
 from .evaluate import score
 from .features import SKOPS_TRUSTED_TYPES, build_pipeline
+from .importance import log_importance
 from .tracking import configure_tracking, git_commit
 
 # The libraries a loaded model needs. Naming them skips MLflow's requirement inference, which
@@ -51,6 +52,7 @@ def train(params: Params) -> TrainResult:
         model = build_pipeline(params, types).fit(parts.x_train, parts.y_train)
         metrics = score(model, params.task, parts.x_test, parts.y_test)
         mlflow.log_metrics(metrics)
+        log_importance(model, parts.x_test, parts.y_test, params)  # level 4: per trained model
 
         model_info = mlflow.sklearn.log_model(
             model,
