@@ -88,7 +88,7 @@ class MonitoringParams(StrictModel):
 class GateParams(StrictModel):
     """Level 4's promotion gate: a paired significance test and guardrails (see promotion.py)."""
 
-    # The challenger must beat the champion with a one-sided p-value below this (see significance.py).
+    # The challenger must beat the champion with a one-sided p-value below this (significance.py).
     significance_level: float = Field(default=0.05, gt=0, lt=1)
     # Resamples of the paired bootstrap (f1, roc_auc): more is steadier and slower.
     bootstrap_rounds: int = Field(default=1000, ge=100)

@@ -43,7 +43,9 @@ class Group:
     size: int
     error: float  # error rate (classification) or mean absolute error (regression)
     mean_prediction: float | None = None  # regression
-    rates: dict[str, float] = field(default_factory=dict)  # classification: share predicted per class
+    rates: dict[str, float] = field(
+        default_factory=dict
+    )  # classification: share predicted per class
     enough_rows: bool = True  # at least min_group_size rows: only such groups enter the gaps
 
 
@@ -116,7 +118,10 @@ def why_silent(settings: FairnessParams | None, columns: list[str]) -> str:
     )
     if settings is None or settings.sensitive_attributes is None:
         return f"params.yaml does not say which attributes are sensitive: {fix}."
-    if not settings.sensitive_attributes and not (settings.no_sensitive_attributes_reason or "").strip():
+    if (
+        not settings.sensitive_attributes
+        and not (settings.no_sensitive_attributes_reason or "").strip()
+    ):
         return f"fairness.sensitive_attributes is empty but no reason is given: {fix}."
     missing = [name for name in settings.sensitive_attributes if name not in columns]
     if missing:
@@ -160,7 +165,10 @@ def group_names(column: pd.Series, bins: int) -> pd.Series:
 def group_metrics(attribute: str, name: str, y_true, predictions, task: str) -> Group:
     if task == "classification":
         labels, counts = np.unique(predictions, return_counts=True)
-        rates = {str(label): float(count / len(predictions)) for label, count in zip(labels, counts, strict=True)}
+        rates = {
+            str(label): float(count / len(predictions))
+            for label, count in zip(labels, counts, strict=True)
+        }
         error = float(np.mean(predictions != y_true))
         return Group(attribute, name, len(y_true), error, rates=rates)
     values = predictions.astype(float)
@@ -175,7 +183,9 @@ def gaps(groups: list[Group], task: str, y_true: np.ndarray) -> tuple[float, flo
     errors = [group.error for group in groups]
     if task == "classification":
         classes = {label for group in groups for label in group.rates}
-        parity_gap = max(_spread([group.rates.get(label, 0.0) for group in groups]) for label in classes)
+        parity_gap = max(
+            _spread([group.rates.get(label, 0.0) for group in groups]) for label in classes
+        )
         return parity_gap, _spread(errors)
     spread = float(np.std(y_true.astype(float))) or 1.0  # a constant target: plain units
     means = [group.mean_prediction or 0.0 for group in groups]
@@ -196,7 +206,11 @@ def verdict(report: AttributeReport, settings: FairnessParams) -> tuple[Status, 
         return "fail", f"{' and '.join(problems)}: {figures}"
     small = [group.name for group in report.groups if not group.enough_rows]
     if small or len(report.groups) < 2:
-        why = f"groups {small} have fewer than {settings.min_group_size} rows" if small else "one group only"
+        why = (
+            f"groups {small} have fewer than {settings.min_group_size} rows"
+            if small
+            else "one group only"
+        )
         return "insufficient evidence", f"{why}, too few to judge: {figures}"
     return "pass", figures
 

@@ -65,13 +65,21 @@ def latency_guardrail(p95_ms: float | None, limit_ms: float) -> Guardrail:
         return Guardrail("latency_p95_ms", None, limit_ms, False, "latency was not measured")
     passed = p95_ms <= limit_ms
     word = "within" if passed else "over"
-    return Guardrail("latency_p95_ms", p95_ms, limit_ms, passed, f"p95 {p95_ms:.1f} ms, {word} {limit_ms} ms")
+    return Guardrail(
+        "latency_p95_ms", p95_ms, limit_ms, passed, f"p95 {p95_ms:.1f} ms, {word} {limit_ms} ms"
+    )
 
 
-def calibration_guardrail(challenger: float | None, champion: float | None, tolerance: float) -> Guardrail:
+def calibration_guardrail(
+    challenger: float | None, champion: float | None, tolerance: float
+) -> Guardrail:
     if challenger is None or champion is None:
-        return Guardrail("brier_increase", None, tolerance, True, "no champion probabilities to compare")
+        return Guardrail(
+            "brier_increase", None, tolerance, True, "no champion probabilities to compare"
+        )
     increase = challenger - champion
     passed = increase <= tolerance
-    detail = f"Brier {challenger:.4f} vs champion {champion:.4f} (worse by at most {tolerance} allowed)"
+    detail = (
+        f"Brier {challenger:.4f} vs champion {champion:.4f} (worse by at most {tolerance} allowed)"
+    )
     return Guardrail("brier_increase", increase, tolerance, passed, detail)

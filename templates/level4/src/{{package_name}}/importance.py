@@ -68,7 +68,9 @@ def compute_importance(model, x: pd.DataFrame, y: pd.Series, params: Params) -> 
     )
     features = [
         FeatureImportance(str(name), float(mean), float(std))
-        for name, mean, std in zip(x.columns, result.importances_mean, result.importances_std, strict=True)
+        for name, mean, std in zip(
+            x.columns, result.importances_mean, result.importances_std, strict=True
+        )
     ]
     features.sort(key=lambda feature: feature.mean, reverse=True)
     seconds = time.perf_counter() - started
@@ -80,14 +82,16 @@ def log_importance(model, x: pd.DataFrame, y: pd.Series, params: Params) -> Impo
     report = compute_importance(model, x, y, params)
     mlflow.log_dict(report.as_dict(), ARTIFACT)
     # MLflow metric names allow letters, digits, spaces and _-./ only; a CSV header may hold more.
-    mlflow.log_metrics(
-        {f"importance.{re.sub(r'[^\w\-./ ]', '_', item.feature)}": item.mean for item in report.features}
-    )
+    mlflow.log_metrics({metric_name(item.feature): item.mean for item in report.features})
     mlflow.log_metric("importance.seconds", report.seconds)
     return report
+
+
+def metric_name(feature: str) -> str:
+    """`importance.<feature>`, with characters MLflow refuses in a metric name made `_`."""
+    return "importance." + re.sub(r"[^\w\-./ ]", "_", feature)
 
 
 def load_importance(run_id: str) -> dict:
     """The importance a run logged (for the model card): the JSON artifact as a dict."""
     return mlflow.artifacts.load_dict(f"runs:/{run_id}/{ARTIFACT}")
-

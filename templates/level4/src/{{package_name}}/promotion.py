@@ -82,7 +82,9 @@ class Decision:
 
     def as_tags(self, margin: float) -> dict[str, str]:
         test = self.evidence.get("paired_test") or {}
-        failed = [item["name"] for item in self.evidence.get("guardrails", []) if not item["passed"]]
+        failed = [
+            item["name"] for item in self.evidence.get("guardrails", []) if not item["passed"]
+        ]
         return {
             "promotion.test": test.get("test", "none"),
             "promotion.p_value": _fmt(test.get("p_value")),
@@ -187,7 +189,9 @@ def measure_guardrails(
     evaluation.predictions = predictions
     if params.task == "classification":
         evaluation.probabilities = np.asarray(model.predict_proba(holdout.x))
-        evaluation.brier = guardrails.brier_score(holdout.y, evaluation.probabilities, model.classes_)
+        evaluation.brier = guardrails.brier_score(
+            holdout.y, evaluation.probabilities, model.classes_
+        )
     evaluation.latency_p95_ms = guardrails.p95_latency_ms(model, holdout.x)
     evaluation.fairness = fairness_report(model, holdout.x, holdout.y, params)
 
@@ -235,7 +239,9 @@ def decide(
         decision.reason = "input schema differs from the champion's: clients would break"
         return decision
     checks.append(
-        guardrails.calibration_guardrail(challenger.brier, champion.brier, params.gate.max_brier_increase)
+        guardrails.calibration_guardrail(
+            challenger.brier, champion.brier, params.gate.max_brier_increase
+        )
     )
     decision.evidence["guardrails"] = [check.as_dict() for check in checks]
     decision.champion_score = champion.metrics[metric]
@@ -250,7 +256,11 @@ def decide(
 
 
 def compare(
-    params: Params, challenger: Evaluation, champion: Evaluation, holdout: Holdout, decision: Decision
+    params: Params,
+    challenger: Evaluation,
+    champion: Evaluation,
+    holdout: Holdout,
+    decision: Decision,
 ) -> list[str]:
     """The margin and the paired test; returns what failed (nothing when the challenger wins)."""
     metric = params.metric
@@ -262,7 +272,9 @@ def compare(
         f"(margin {margin})"
     )
     if test is not None:
-        comparison += f", {test.test} p={test.p_value:.3g} (needs < {params.gate.significance_level})"
+        comparison += (
+            f", {test.test} p={test.p_value:.3g} (needs < {params.gate.significance_level})"
+        )
     decision.evidence["comparison"] = comparison
     if not is_better(metric, challenger.metrics[metric], champion.metrics[metric], margin):
         return [f"not better: {comparison}"]
@@ -280,7 +292,12 @@ def run_paired_test(
     use_scores = params.metric == "roc_auc"
     ours = challenger.probabilities if use_scores else challenger.predictions
     theirs = champion.probabilities if use_scores else champion.predictions
-    if ours is None or theirs is None or len(ours) != len(holdout.y) or len(theirs) != len(holdout.y):
+    if (
+        ours is None
+        or theirs is None
+        or len(ours) != len(holdout.y)
+        or len(theirs) != len(holdout.y)
+    ):
         return None
     return significance.paired_test(
         params.metric,

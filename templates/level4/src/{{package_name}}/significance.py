@@ -14,7 +14,7 @@ One test per kind of metric, each one-sided (we only ever promote a better chall
   testing the mean loss difference tests the metric itself; it needs no random resampling, costs
   microseconds, and the benchmark measured its false-promotion rate at or below the level asked.
 
-This module uses numpy, scipy and scikit-learn only, so the repository's benchmark can load it alone.
+It uses numpy, scipy and scikit-learn only, so the repository's benchmark can load it alone.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics
 
-HIGHER_IS_BETTER = {"f1": True, "accuracy": True, "roc_auc": True, "rmse": False, "mae": False, "r2": True}
+HIGHER_IS_BETTER = {
+    "f1": True,
+    "accuracy": True,
+    "roc_auc": True,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
 
 
 @dataclass
@@ -83,7 +90,9 @@ def mcnemar_exact(y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarr
     )
 
 
-def paired_t_on_losses(metric: str, y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray) -> PairedTest:
+def paired_t_on_losses(
+    metric: str, y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray
+) -> PairedTest:
     y_true = y_true.astype(float)
     if metric == "mae":
         champion_loss, challenger_loss = np.abs(champion - y_true), np.abs(challenger - y_true)
@@ -98,15 +107,25 @@ def paired_t_on_losses(metric: str, y_true: np.ndarray, champion: np.ndarray, ch
     return PairedTest(
         test="paired_t",
         metric=metric,
-        improvement=_improvement(metric, metric_value(metric, y_true, challenger), metric_value(metric, y_true, champion)),
+        improvement=_improvement(
+            metric, metric_value(metric, y_true, challenger), metric_value(metric, y_true, champion)
+        ),
         p_value=p_value,
         rows=len(y_true),
-        details={"mean_loss_gain": float(gain.mean()), "loss": "absolute" if metric == "mae" else "squared"},
+        details={
+            "mean_loss_gain": float(gain.mean()),
+            "loss": "absolute" if metric == "mae" else "squared",
+        },
     )
 
 
 def paired_bootstrap(
-    metric: str, y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray, rounds: int, seed: int
+    metric: str,
+    y_true: np.ndarray,
+    champion: np.ndarray,
+    challenger: np.ndarray,
+    rounds: int,
+    seed: int,
 ) -> PairedTest:
     """Resample rows with replacement, the same rows for both models, and count how often the
     challenger fails to beat the champion: that share is the one-sided p-value."""
@@ -114,7 +133,9 @@ def paired_bootstrap(
     if metric == "f1":
         # Labels as small integers once, so each resample's F1 is one bincount (fast enough to
         # run a thousand resamples inside the gate).
-        labels, codes = np.unique(np.concatenate([y_true, champion, challenger]), return_inverse=True)
+        labels, codes = np.unique(
+            np.concatenate([y_true, champion, challenger]), return_inverse=True
+        )
         y_true, champion, challenger = np.split(codes, 3)
         classes = len(labels)
 
@@ -129,7 +150,9 @@ def paired_bootstrap(
     for index in range(rounds):
         sample = rng.integers(0, rows, rows)
         gains[index] = _improvement(
-            metric, score(y_true[sample], challenger[sample]), score(y_true[sample], champion[sample])
+            metric,
+            score(y_true[sample], challenger[sample]),
+            score(y_true[sample], champion[sample]),
         )
     observed = _improvement(metric, score(y_true, challenger), score(y_true, champion))
     # +1 on both sides: the observed data count as one resample, so p is never exactly 0.
@@ -168,7 +191,7 @@ def metric_value(metric: str, y_true: np.ndarray, predicted: np.ndarray) -> floa
         if len(classes) < 2:
             return 0.5  # a resample with one class says nothing about ranking
         if predicted.ndim == 2 and predicted.shape[1] == 2:
-            # Columns follow the sorted classes, as predict_proba orders them: the second is positive.
+            # Columns follow the sorted classes (predict_proba's order): the second is positive.
             return binary_auc(y_true == classes[-1], predicted[:, 1])
         return float(metrics.roc_auc_score(y_true, predicted, multi_class="ovr"))
     if metric == "rmse":
