@@ -90,6 +90,9 @@ class GateParams(StrictModel):
 
     # The challenger must beat the champion with a one-sided p-value below this (significance.py).
     significance_level: float = Field(default=0.05, gt=0, lt=1)
+    # The smallest improvement worth a new model, as a share of the champion's error (1 - score,
+    # or rmse/mae itself). Tested, not just compared: see significance.py for why it matters.
+    min_relative_improvement: float = Field(default=0.05, ge=0, lt=1)
     # Resamples of the paired bootstrap (f1, roc_auc): more is steadier and slower.
     bootstrap_rounds: int = Field(default=1000, ge=100)
     # The 95th percentile of a one-row prediction, in milliseconds, measured by the gate.

@@ -264,12 +264,12 @@ def compare(
 ) -> list[str]:
     """The margin and the paired test; returns what failed (nothing when the challenger wins)."""
     metric = params.metric
-    margin = params.registry.promotion_margin
-    test = run_paired_test(params, challenger, champion, holdout)
+    margin = required_improvement(params, champion.metrics[metric])
+    test = run_paired_test(params, challenger, champion, holdout, margin)
     decision.evidence["paired_test"] = test.as_dict() if test else None
     comparison = (
         f"{metric} {decision.challenger_score:.4f} vs champion {decision.champion_score:.4f} "
-        f"(margin {margin})"
+        f"(needs an improvement over {margin:.4g})"
     )
     if test is not None:
         comparison += (
@@ -285,8 +285,15 @@ def compare(
     return []
 
 
+def required_improvement(params: Params, champion_score: float) -> float:
+    """The improvement the challenger must show, in the metric's units: the larger of
+    `registry.promotion_margin` and `gate.min_relative_improvement` of the champion's error."""
+    error = significance.error_of(params.metric, champion_score)
+    return max(params.registry.promotion_margin, params.gate.min_relative_improvement * error)
+
+
 def run_paired_test(
-    params: Params, challenger: Evaluation, champion: Evaluation, holdout: Holdout
+    params: Params, challenger: Evaluation, champion: Evaluation, holdout: Holdout, margin: float
 ) -> significance.PairedTest | None:
     """The paired test of significance.py on both models' outputs for the same holdout rows."""
     use_scores = params.metric == "roc_auc"
@@ -304,6 +311,7 @@ def run_paired_test(
         np.asarray(holdout.y),
         theirs,
         ours,
+        margin=margin,
         rounds=params.gate.bootstrap_rounds,
         seed=params.data.seed,
     )

@@ -4,7 +4,12 @@ Both models predict the same holdout rows, so the fair question is about the per
 between them, not about two metric values compared as if they were exact. A gate that promotes
 whenever the challenger's score is higher promotes an equally good model about half the time.
 
-One test per kind of metric, each one-sided (we only ever promote a better challenger):
+Each test is one-sided and asks whether the challenger is better by more than `margin`, the
+smallest improvement worth a new model (0 asks "better at all"). A margin matters on large
+holdouts: two forests that differ only in their random seed really do differ a little, and a
+few thousand rows are enough to show it, yet that difference vanishes at the next retraining.
+
+One test per kind of metric:
 - accuracy: McNemar's exact test. Only the rows where the two models disagree on being right carry
   evidence; under "equally good", each such row favours either model with probability 1/2.
 - f1 and roc_auc: a paired bootstrap of the metric difference. These are not averages of per-row
@@ -55,31 +60,42 @@ def paired_test(
     y_true: np.ndarray,
     champion: np.ndarray,
     challenger: np.ndarray,
+    margin: float = 0.0,
     rounds: int = 1000,
     seed: int = 0,
 ) -> PairedTest:
-    """Test the challenger against the champion on `metric`.
+    """Test whether the challenger beats the champion on `metric` by more than `margin`.
 
     `champion` and `challenger` are predictions (labels or numbers) or, for roc_auc, the scores
-    from `predict_proba`, row for row with `y_true`.
+    from `predict_proba`, row for row with `y_true`. `margin` is in the metric's units.
     """
     y_true, champion, challenger = np.asarray(y_true), np.asarray(champion), np.asarray(challenger)
     if metric == "accuracy":
-        return mcnemar_exact(y_true, champion, challenger)
-    if metric in ("f1", "roc_auc"):
-        return paired_bootstrap(metric, y_true, champion, challenger, rounds, seed)
-    return paired_t_on_losses(metric, y_true, champion, challenger)
+        test = mcnemar_exact(y_true, champion, challenger, margin)
+    elif metric in ("f1", "roc_auc"):
+        test = paired_bootstrap(metric, y_true, champion, challenger, margin, rounds, seed)
+    else:
+        test = paired_t_on_losses(metric, y_true, champion, challenger, margin)
+    test.details["margin"] = margin
+    return test
 
 
-def mcnemar_exact(y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray) -> PairedTest:
+def mcnemar_exact(
+    y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray, margin: float = 0.0
+) -> PairedTest:
     champion_right = champion == y_true
     challenger_right = challenger == y_true
     only_champion = int(np.sum(champion_right & ~challenger_right))
     only_challenger = int(np.sum(challenger_right & ~champion_right))
     disagreements = only_champion + only_challenger
+    # Under "better by exactly the margin", the challenger wins margin x rows more of the
+    # disagreements than the champion: each goes its way with this probability (1/2 at margin 0).
+    chance = 0.5 + margin * len(y_true) / (2 * disagreements) if disagreements else 1.0
     p_value = 1.0
-    if disagreements:
-        p_value = stats.binomtest(only_challenger, disagreements, 0.5, alternative="greater").pvalue
+    if chance < 1:
+        p_value = stats.binomtest(
+            only_challenger, disagreements, chance, alternative="greater"
+        ).pvalue
     return PairedTest(
         test="mcnemar_exact",
         metric="accuracy",
@@ -91,7 +107,11 @@ def mcnemar_exact(y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarr
 
 
 def paired_t_on_losses(
-    metric: str, y_true: np.ndarray, champion: np.ndarray, challenger: np.ndarray
+    metric: str,
+    y_true: np.ndarray,
+    champion: np.ndarray,
+    challenger: np.ndarray,
+    margin: float = 0.0,
 ) -> PairedTest:
     y_true = y_true.astype(float)
     if metric == "mae":
@@ -99,11 +119,12 @@ def paired_t_on_losses(
     else:  # rmse and r2 both order models by mean squared error on the same rows
         champion_loss, challenger_loss = (champion - y_true) ** 2, (challenger - y_true) ** 2
     gain = champion_loss - challenger_loss  # positive on rows where the challenger errs less
+    needed = loss_gain_for_margin(metric, margin, champion_loss.mean(), y_true)
     if np.allclose(gain, gain[0]):
         # No spread, no t statistic: a constant gain is either a sure improvement or none at all.
-        p_value = 0.0 if gain[0] > 0 else 1.0
+        p_value = 0.0 if gain[0] > needed else 1.0
     else:
-        p_value = float(stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue)
+        p_value = float(stats.ttest_1samp(gain, needed, alternative="greater").pvalue)
     return PairedTest(
         test="paired_t",
         metric=metric,
@@ -114,9 +135,22 @@ def paired_t_on_losses(
         rows=len(y_true),
         details={
             "mean_loss_gain": float(gain.mean()),
+            "needed_loss_gain": float(needed),
             "loss": "absolute" if metric == "mae" else "squared",
         },
     )
+
+
+def loss_gain_for_margin(
+    metric: str, margin: float, champion_loss: float, y_true: np.ndarray
+) -> float:
+    """The mean per-row loss gain that equals an improvement of `margin` on the metric."""
+    if metric == "mae":
+        return margin
+    if metric == "r2":  # r2 = 1 - mean squared error / variance of the target
+        return margin * float(np.var(y_true))
+    target = np.sqrt(champion_loss) - margin  # rmse: the challenger's rmse must drop below this
+    return champion_loss - target**2 if target > 0 else np.inf
 
 
 def paired_bootstrap(
@@ -124,11 +158,12 @@ def paired_bootstrap(
     y_true: np.ndarray,
     champion: np.ndarray,
     challenger: np.ndarray,
+    margin: float,
     rounds: int,
     seed: int,
 ) -> PairedTest:
     """Resample rows with replacement, the same rows for both models, and count how often the
-    challenger fails to beat the champion: that share is the one-sided p-value."""
+    challenger fails to beat the champion by more than the margin: that share is the p-value."""
     classes = 0
     if metric == "f1":
         # Labels as small integers once, so each resample's F1 is one bincount (fast enough to
@@ -156,7 +191,7 @@ def paired_bootstrap(
         )
     observed = _improvement(metric, score(y_true, challenger), score(y_true, champion))
     # +1 on both sides: the observed data count as one resample, so p is never exactly 0.
-    p_value = (1 + np.sum(gains <= 0)) / (rounds + 1)
+    p_value = (1 + np.sum(gains <= margin)) / (rounds + 1)
     low, high = np.quantile(gains, [0.025, 0.975])
     return PairedTest(
         test="paired_bootstrap",
@@ -209,6 +244,11 @@ def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     negatives = len(positive) - positives
     rank_sum = ranks[positive].sum() - positives * (positives + 1) / 2
     return float(rank_sum / (positives * negatives))
+
+
+def error_of(metric: str, value: float) -> float:
+    """How far a score is from perfect: the metric itself for rmse and mae, else 1 - score."""
+    return value if not HIGHER_IS_BETTER[metric] else 1.0 - value
 
 
 def _improvement(metric: str, challenger: float, champion: float) -> float:
