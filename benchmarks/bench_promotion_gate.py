@@ -1,6 +1,6 @@
 """The level-4 promotion gate's false-promotion rate and power, next to a margin-only gate.
 
-    python benchmarks/bench_promotion_gate.py [--repeats 200] [--sizes 500 1000 5000]
+    python benchmarks/bench_promotion_gate.py [--repeats 200] [--sizes 500 1000 5000] [--tasks regression]
 
 Synthetic problems with a fixed data-generating process: one large pool of rows from which every
 repetition draws a fresh training set and fresh holdouts. Per repetition and task:
@@ -158,14 +158,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 5000])
+    parser.add_argument("--tasks", nargs="+", default=["classification", "regression"])
     args = parser.parse_args()
     significance = load_significance()
     print(
         f"Level-4 gate: one-sided paired test at level {LEVEL} that the challenger beats the champion by "
         f"more than {RELATIVE_IMPROVEMENT:.0%} of its error; level-3 gate: promote when the score is higher."
     )
-    run_task("classification", ["accuracy", "f1"], args.sizes, args.repeats, significance)
-    run_task("regression", ["rmse"], args.sizes, args.repeats, significance)
+    if "classification" in args.tasks:
+        run_task("classification", ["accuracy", "f1"], args.sizes, args.repeats, significance)
+    if "regression" in args.tasks:
+        run_task("regression", ["rmse"], args.sizes, args.repeats, significance)
 
 
 if __name__ == "__main__":

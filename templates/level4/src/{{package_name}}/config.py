@@ -95,8 +95,10 @@ class GateParams(StrictModel):
     min_relative_improvement: float = Field(default=0.05, ge=0, lt=1)
     # Resamples of the paired bootstrap (f1, roc_auc): more is steadier and slower.
     bootstrap_rounds: int = Field(default=1000, ge=100)
-    # The 95th percentile of a one-row prediction, in milliseconds, measured by the gate.
-    max_p95_latency_ms: float = Field(default=100.0, gt=0)
+    # The 95th percentile of a one-row prediction, in milliseconds, measured by the gate. The
+    # 100-tree forest takes ~5 ms on a quiet machine but 100-150 ms on an overloaded one, so the
+    # default catches a model many times slower, not a busy CI runner; set your service's budget.
+    max_p95_latency_ms: float = Field(default=250.0, gt=0)
     # Classifiers: the challenger's Brier score may exceed the champion's by at most this.
     max_brier_increase: float = Field(default=0.01, ge=0)
 
