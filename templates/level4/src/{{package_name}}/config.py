@@ -138,6 +138,45 @@ class GovernanceParams(StrictModel):
     compliance: ComplianceParams = Field(default_factory=ComplianceParams)
 
 
+class GateParams(StrictModel):
+    """Level 4's promotion gate: a paired significance test and guardrails (see promotion.py)."""
+
+    # The challenger must beat the champion with a one-sided p-value below this (significance.py).
+    significance_level: float = Field(default=0.05, gt=0, lt=1)
+    # The smallest improvement worth a new model, as a share of the champion's error (1 - score,
+    # or rmse/mae itself). Tested, not just compared: see significance.py for why it matters.
+    min_relative_improvement: float = Field(default=0.05, ge=0, lt=1)
+    # Resamples of the paired bootstrap (f1, roc_auc): more is steadier and slower.
+    bootstrap_rounds: int = Field(default=1000, ge=100)
+    # The 95th percentile of a one-row prediction, in milliseconds, measured by the gate. The
+    # 100-tree forest takes ~5 ms on a quiet machine but 100-150 ms on an overloaded one, so the
+    # default catches a model many times slower, not a busy CI runner; set your service's budget.
+    max_p95_latency_ms: float = Field(default=250.0, gt=0)
+    # Classifiers: the challenger's Brier score may exceed the champion's by at most this.
+    max_brier_increase: float = Field(default=0.01, ge=0)
+
+
+class FairnessParams(StrictModel):
+    """Which columns are sensitive and how large a gap between their groups may be (fairness.py).
+
+    `sensitive_attributes` has no default on purpose: left out (or null), the fairness check
+    refuses; a dataset with none says so with `[]` and `no_sensitive_attributes_reason`."""
+
+    sensitive_attributes: list[str] | None = None
+    no_sensitive_attributes_reason: str | None = None
+    max_error_gap: float = Field(default=0.1, ge=0)
+    max_parity_gap: float | None = Field(default=None, ge=0)  # null: reported, not enforced
+    min_group_size: int = Field(default=30, ge=1)
+    bins: int = Field(default=4, ge=2)  # quantile bins for a numeric column with many values
+
+
+class ImportanceParams(StrictModel):
+    """Permutation importance on the holdout, logged with every trained model (importance.py)."""
+
+    n_repeats: int = Field(default=5, ge=1, le=50)
+    max_rows: int = Field(default=1000, ge=10)  # a larger holdout is sampled down to this
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -148,6 +187,10 @@ class Params(StrictModel):
     serving: ServingParams
     monitoring: MonitoringParams
     governance: GovernanceParams = Field(default_factory=GovernanceParams)
+    # Level 4 governance: the gate's test and guardrails, fairness, permutation importance.
+    gate: GateParams = Field(default_factory=GateParams)
+    fairness: FairnessParams | None = None  # None: the fairness check refuses (see fairness.py)
+    importance: ImportanceParams = Field(default_factory=ImportanceParams)
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.

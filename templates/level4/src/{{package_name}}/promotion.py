@@ -4,34 +4,34 @@ Both models are scored on the same holdout: the one rebuilt from the data whose 
 challenger's training run recorded (same data + same seed = same split). The gate refuses when
 the challenger's predictions fail sanity checks, when its input schema differs from the data or
 from the champion's (clients of the service would break), or when it does not beat the champion
-on the primary metric by more than `registry.promotion_margin`. Every decision is written as tags
-on the challenger's model version, so the registry keeps the history of why.
+on the primary metric by more than `registry.promotion_margin`.
+
+Level 4: a higher score is not enough, since an equally good model scores higher half the time.
+The challenger must also win a paired significance test on the same holdout rows
+(significance.py, p below `gate.significance_level`) and respect the guardrails (guardrails.py:
+fairness, one-row latency, calibration). Every decision is written as tags on the challenger's
+model version, and its whole evidence (test, p-value, effect, each guardrail's value and limit)
+as `promotion/decision.json` and metrics on the challenger's training run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import mlflow
 import numpy as np
 import pandas as pd
 
-from . import audit, model_card, registry
+from . import audit, guardrails, model_card, registry, significance
 from .config import Params
 from .data import load_training_data
 from .evaluate import score
+from .fairness import FairnessReport, fairness_report
+from .significance import HIGHER_IS_BETTER
 from .tracking import configure_tracking
 
-# Which direction is better for each metric.
-HIGHER_IS_BETTER = {
-    "f1": True,
-    "accuracy": True,
-    "roc_auc": True,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
+DECISION_ARTIFACT = "promotion/decision.json"
 
 
 @dataclass
@@ -53,6 +53,12 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     input_schema: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Level 4: per-row outputs for the paired test, and what the guardrails measure.
+    predictions: np.ndarray | None = None
+    probabilities: np.ndarray | None = None  # classifiers: predict_proba, columns in class order
+    latency_p95_ms: float | None = None
+    brier: float | None = None  # classifiers
+    fairness: FairnessReport | None = None
 
 
 @dataclass
@@ -67,9 +73,22 @@ class Decision:
     challenger_score: float | None = None
     champion_score: float | None = None
     holdout_fingerprint: str = ""
+    # Level 4: the paired test and every guardrail, with values and limits (see as_dict).
+    evidence: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """The decision and its evidence as plain data: the JSON logged with the run."""
+        return asdict(self)
 
     def as_tags(self, margin: float) -> dict[str, str]:
+        test = self.evidence.get("paired_test") or {}
+        failed = [
+            item["name"] for item in self.evidence.get("guardrails", []) if not item["passed"]
+        ]
         return {
+            "promotion.test": test.get("test", "none"),
+            "promotion.p_value": _fmt(test.get("p_value")),
+            "promotion.guardrails_failed": ", ".join(failed) or "none",
             "promotion.decision": "promoted" if self.promoted else "rejected",
             "promotion.reason": self.reason,
             "promotion.metric": self.metric,
@@ -157,9 +176,24 @@ def evaluate_model(params: Params, model_uri: str, holdout: Holdout) -> Evaluati
         evaluation.problems += check_predictions(params.task, predictions, holdout)
         if not evaluation.problems:
             evaluation.metrics = score(model, params.task, holdout.x, holdout.y)
+            measure_guardrails(params, model, predictions, holdout, evaluation)
     except Exception as error:  # a model that cannot be loaded, run or scored cannot serve
         evaluation.problems.append(f"could not load, run or score it: {error}")
     return evaluation
+
+
+def measure_guardrails(
+    params: Params, model, predictions: np.ndarray, holdout: Holdout, evaluation: Evaluation
+) -> None:
+    """Keep the per-row outputs and measure latency, calibration and fairness (level 4)."""
+    evaluation.predictions = predictions
+    if params.task == "classification":
+        evaluation.probabilities = np.asarray(model.predict_proba(holdout.x))
+        evaluation.brier = guardrails.brier_score(
+            holdout.y, evaluation.probabilities, model.classes_
+        )
+    evaluation.latency_p95_ms = guardrails.p95_latency_ms(model, holdout.x)
+    evaluation.fairness = fairness_report(model, holdout.x, holdout.y, params)
 
 
 def decide(
@@ -170,7 +204,7 @@ def decide(
     champion_version: str | None,
     holdout: Holdout,
 ) -> Decision:
-    """The gate's rule, with no I/O: promote, or refuse and say why."""
+    """The gate's rule, with no I/O: promote, or refuse and say every reason why."""
     metric = params.metric
     decision = Decision(
         promoted=False,
@@ -184,30 +218,128 @@ def decide(
     if challenger.problems:
         decision.reason = "challenger failed checks: " + "; ".join(challenger.problems)
         return decision
-    if champion is None:
-        decision.promoted = True
-        decision.reason = "first model: no champion yet"
-        return decision
-    if champion.problems:
-        # A champion that can no longer be scored should not block a sound challenger.
-        decision.promoted = True
-        decision.reason = "champion failed checks: " + "; ".join(champion.problems)
+    # Fairness and latency hold for any model that would serve, the first one included.
+    checks = [
+        guardrails.fairness_guardrail(challenger.fairness),
+        guardrails.latency_guardrail(challenger.latency_p95_ms, params.gate.max_p95_latency_ms),
+    ]
+    decision.evidence["fairness"] = challenger.fairness.as_dict() if challenger.fairness else None
+    if champion is None or champion.problems:
+        decision.evidence["guardrails"] = [check.as_dict() for check in checks]
+        failures = [f"{check.name}: {check.detail}" for check in checks if not check.passed]
+        decision.promoted = not failures
+        if champion is None:
+            situation = "first model: no champion yet"
+        else:
+            # A champion that can no longer be scored should not block a sound challenger.
+            situation = "champion failed checks: " + "; ".join(champion.problems)
+        decision.reason = "; ".join([situation, *failures])
         return decision
     if challenger.input_schema != champion.input_schema:
         decision.reason = "input schema differs from the champion's: clients would break"
         return decision
+    checks.append(
+        guardrails.calibration_guardrail(
+            challenger.brier, champion.brier, params.gate.max_brier_increase
+        )
+    )
+    decision.evidence["guardrails"] = [check.as_dict() for check in checks]
     decision.champion_score = champion.metrics[metric]
-    margin = params.registry.promotion_margin
+    failures = compare(params, challenger, champion, holdout, decision)
+    failures += [f"{check.name}: {check.detail}" for check in checks if not check.passed]
+    decision.promoted = not failures
+    if decision.promoted:
+        decision.reason = "better: " + decision.evidence["comparison"]
+    else:
+        decision.reason = "; ".join(failures)
+    return decision
+
+
+def compare(
+    params: Params,
+    challenger: Evaluation,
+    champion: Evaluation,
+    holdout: Holdout,
+    decision: Decision,
+) -> list[str]:
+    """The margin and the paired test; returns what failed (nothing when the challenger wins)."""
+    metric = params.metric
+    margin = required_improvement(params, champion.metrics[metric])
+    test = run_paired_test(params, challenger, champion, holdout, margin)
+    decision.evidence["paired_test"] = test.as_dict() if test else None
     comparison = (
         f"{metric} {decision.challenger_score:.4f} vs champion {decision.champion_score:.4f} "
-        f"(margin {margin})"
+        f"(needs an improvement over {margin:.4g})"
     )
-    if is_better(metric, challenger.metrics[metric], decision.champion_score, margin):
-        decision.promoted = True
-        decision.reason = f"better: {comparison}"
-    else:
-        decision.reason = f"not better: {comparison}"
-    return decision
+    if test is not None:
+        comparison += (
+            f", {test.test} p={test.p_value:.3g} (needs < {params.gate.significance_level})"
+        )
+    decision.evidence["comparison"] = comparison
+    if not is_better(metric, challenger.metrics[metric], champion.metrics[metric], margin):
+        return [f"not better: {comparison}"]
+    if test is None:
+        return [f"not tested: no per-row predictions to compare; {comparison}"]
+    if test.p_value >= params.gate.significance_level:
+        return [f"not significantly better: {comparison}"]
+    return []
+
+
+def required_improvement(params: Params, champion_score: float) -> float:
+    """The improvement the challenger must show, in the metric's units: the larger of
+    `registry.promotion_margin` and `gate.min_relative_improvement` of the champion's error."""
+    error = significance.error_of(params.metric, champion_score)
+    return max(params.registry.promotion_margin, params.gate.min_relative_improvement * error)
+
+
+def run_paired_test(
+    params: Params, challenger: Evaluation, champion: Evaluation, holdout: Holdout, margin: float
+) -> significance.PairedTest | None:
+    """The paired test of significance.py on both models' outputs for the same holdout rows."""
+    use_scores = params.metric == "roc_auc"
+    ours = challenger.probabilities if use_scores else challenger.predictions
+    theirs = champion.probabilities if use_scores else champion.predictions
+    if (
+        ours is None
+        or theirs is None
+        or len(ours) != len(holdout.y)
+        or len(theirs) != len(holdout.y)
+    ):
+        return None
+    return significance.paired_test(
+        params.metric,
+        np.asarray(holdout.y),
+        theirs,
+        ours,
+        margin=margin,
+        rounds=params.gate.bootstrap_rounds,
+        seed=params.data.seed,
+    )
+
+
+def log_fairness(decision: Decision, run_id: str | None) -> None:
+    """Log the gate's fairness report to the challenger's run, where the compliance rules read it."""
+    report = decision.evidence.get("fairness")
+    if run_id and report is not None:
+        mlflow.MlflowClient().log_dict(run_id, report, model_card.FAIRNESS_ARTIFACT)
+
+
+def log_evidence(decision: Decision, run_id: str | None) -> None:
+    """Log the decision's evidence to the challenger's training run: JSON plus a few metrics."""
+    if not run_id:
+        return
+    client = mlflow.MlflowClient()
+    client.log_dict(run_id, decision.as_dict(), DECISION_ARTIFACT)
+    values = {"promotion.promoted": float(decision.promoted)}
+    test = decision.evidence.get("paired_test") or {}
+    for key in ("p_value", "improvement"):
+        if test.get(key) is not None:
+            values[f"promotion.{key}"] = float(test[key])
+    for check in decision.evidence.get("guardrails", []):
+        if isinstance(check["value"], float | int):
+            values[f"promotion.{check['name']}"] = float(check["value"])
+    for key, value in values.items():
+        client.log_metric(run_id, key, value)
 
 
 def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> Decision:
@@ -247,10 +379,13 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
         holdout=holdout,
     )
     registry.tag_version(params, version, decision.as_tags(params.registry.promotion_margin))
-    # Level 4: the compliance rules may still refuse; the audit trail and the card (rewritten
-    # with the decision and its audit entries) record the outcome.
+    # Level 4: the fairness verdict goes with the run first, because the compliance rules read it;
+    # they may still refuse; the evidence, the audit trail and the card (rewritten with the
+    # decision and its audit entries) record the outcome.
+    log_fairness(decision, challenger_version.run_id)
     if decision.promoted and params.governance.compliance.on_promotion:
         refuse_unless_compliant(params, decision)
+    log_evidence(decision, challenger_version.run_id)
     record_decision(params, decision)
     model_card.write_card(params, version)
     if decision.promoted:

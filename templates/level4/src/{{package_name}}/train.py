@@ -20,6 +20,7 @@ from .data import feature_types, load_training_data
 from .evaluate import score
 from .features import SKOPS_TRUSTED_TYPES, build_pipeline
 from .reference import build_reference, log_reference
+from .importance import log_importance
 from .tracking import configure_tracking, git_commit
 
 # The libraries a loaded model needs. Naming them skips MLflow's requirement inference, which
@@ -57,6 +58,7 @@ def train(params: Params) -> TrainResult:
         # outputs are the holdout's: on its own training rows a forest predicts unusually well.
         holdout_predictions = model.predict(parts.x_test)
         log_reference(build_reference(parts.x_train, types, holdout_predictions, params.data.seed))
+        log_importance(model, parts.x_test, parts.y_test, params)  # level 4: per trained model
 
         model_info = mlflow.sklearn.log_model(
             model,
