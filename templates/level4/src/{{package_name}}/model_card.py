@@ -8,9 +8,9 @@ advice). The card is logged as `model_card.md` in the version's training run and
 tagged `model_card`, so the registry shows where it is.
 
 Parts that other steps produce are read from the run's artifacts by name (`fairness.json`,
-`importance.json`, `reference_statistics.json`); a missing part is rendered as "Not available", never
-left out silently. skops.card is not used: it takes ~3 s, writes ~50 KB of scikit-learn detail and
-has no place for the Annex IV points, which are what this card is for.
+`importance.json`, `reference_statistics.json`); a missing part is rendered as "Not available",
+never left out silently. skops.card is not used: it takes ~3 s, writes ~50 KB of scikit-learn
+detail and has no place for the Annex IV points, which are what this card is for.
 """
 
 from __future__ import annotations

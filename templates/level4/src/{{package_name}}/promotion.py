@@ -318,7 +318,7 @@ def run_paired_test(
 
 
 def log_fairness(decision: Decision, run_id: str | None) -> None:
-    """Log the gate's fairness report to the challenger's run, where the compliance rules read it."""
+    """Log the gate's fairness report to the challenger's run: the compliance rules read it."""
     report = decision.evidence.get("fairness")
     if run_id and report is not None:
         mlflow.MlflowClient().log_dict(run_id, report, model_card.FAIRNESS_ARTIFACT)

@@ -19,8 +19,8 @@ from .config import Params
 from .data import feature_types, load_training_data
 from .evaluate import score
 from .features import SKOPS_TRUSTED_TYPES, build_pipeline
-from .reference import build_reference, log_reference
 from .importance import log_importance
+from .reference import build_reference, log_reference
 from .tracking import configure_tracking, git_commit
 
 # The libraries a loaded model needs. Naming them skips MLflow's requirement inference, which
