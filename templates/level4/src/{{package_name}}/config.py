@@ -125,7 +125,7 @@ class ModelCardParams(StrictModel):
 
 class ComplianceParams(StrictModel):
     # Run the compliance rules before `promote` moves the champion alias.
-    on_promotion: bool = False
+    on_promotion: bool = True
     # The primary metric the holdout must reach whatever the champion scores (null: no floor).
     min_score: float | None = None
 
