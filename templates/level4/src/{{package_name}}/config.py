@@ -85,6 +85,20 @@ class MonitoringParams(StrictModel):
     report_dir: Path = Path("reports")  # relative to the params file's folder: params.resolve()
 
 
+# Level 4: the service's explanations and the performance report once labels arrive.
+class ExplainParams(StrictModel):
+    top_k: int = Field(default=5, ge=1)  # contributions returned by /explain
+    timeout_seconds: float = Field(default=2.0, gt=0)  # a slower explanation answers 504
+
+
+class PerformanceParams(StrictModel):
+    window_hours: float = Field(default=24, gt=0)  # predictions are grouped by when they were made
+    min_labels: int = Field(default=50, ge=1)  # fewer labels in a window: "not enough labels"
+    # A window degrades when its primary metric is worse than on the training holdout by more
+    # than this share of the holdout value (0.1: 10% worse).
+    max_relative_drop: float = Field(default=0.1, gt=0)
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -94,6 +108,8 @@ class Params(StrictModel):
     registry: RegistryParams
     serving: ServingParams
     monitoring: MonitoringParams
+    explain: ExplainParams = ExplainParams()  # level 4 (service)
+    performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.
@@ -103,10 +119,7 @@ class Params(StrictModel):
     def _metric_fits_task(self) -> Params:
         allowed = METRICS_BY_TASK[self.task]
         if self.metric not in allowed:
-            raise ValueError(
-                f"metric {self.metric} does not fit a {self.task} task: "
-                f"use one of {', '.join(allowed)}"
-            )
+            raise ValueError(f"metric {self.metric} does not fit a {self.task} task: use one of {', '.join(allowed)}")
         return self
 
     @property
@@ -129,9 +142,7 @@ class Params(StrictModel):
 def prediction_log_url(params: Params) -> str:
     """Where served predictions are stored: PREDICTION_LOG_URL when set (PostgreSQL, say), else
     serving.prediction_log_url, so the log does not depend on the folder the service starts in."""
-    return params.resolve_database_url(
-        os.environ.get("PREDICTION_LOG_URL") or params.serving.prediction_log_url
-    )
+    return params.resolve_database_url(os.environ.get("PREDICTION_LOG_URL") or params.serving.prediction_log_url)
 
 
 def load_params(path: str | Path | None = None) -> Params:

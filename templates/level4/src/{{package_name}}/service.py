@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic.json_schema import models_json_schema
 from sklearn.base import is_classifier
 
-from . import lineage, registry
+from . import auth, lineage, operations, registry
 from .config import Params, prediction_log_url
 from .prediction_log import PredictionLog, Served
 from .tracking import configure_tracking
@@ -209,9 +209,7 @@ def load_champion(params: Params) -> ServedModel:
         raise NoChampion(no_champion_message(params))
     version = str(champion.version)
     # Load by version number, not by alias: the alias may move while we are loading.
-    local_dir = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{params.registry.model_name}/{version}"
-    )
+    local_dir = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{params.registry.model_name}/{version}")
     metadata = Model.load(local_dir)
     estimator = mlflow.sklearn.load_model(local_dir)
     example_frame = metadata.load_input_example(local_dir)
@@ -309,9 +307,7 @@ async def validated_body(request: Request, adapter: TypeAdapter) -> Any:
         return adapter.validate_json(await request.body())
     except ValidationError as error:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
-        raise RequestValidationError(
-            [{**problem, "loc": ("body", *problem["loc"])} for problem in problems]
-        ) from None
+        raise RequestValidationError([{**problem, "loc": ("body", *problem["loc"])} for problem in problems]) from None
 
 
 def json_body_doc(schema_name: str) -> dict:
@@ -348,8 +344,13 @@ def model_refused(error: ValueError) -> RequestValidationError:
     )
 
 
-def create_app(params: Params) -> FastAPI:
-    """Build the app around the current champion; without one, /ready and /predict say 503."""
+def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
+    """Build the app around the current champion; without one, /ready and /predict say 503.
+
+    `keys` default to those of the environment (API_KEYS, API_KEYS_FILE): none refuses to start.
+    """
+    if keys is None:
+        keys = auth.load_keys()
     served: ServedModel | None = None
     prediction_log: PredictionLog | None = None
     unavailable = ""
@@ -378,6 +379,8 @@ def create_app(params: Params) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=params.serving.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
+    # Level 4: API keys, Prometheus metrics, /explain and /feedback (operations.py).
+    app.state.metrics = operations.add_operations(app, params, served, prediction_log, keys)
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
@@ -409,6 +412,7 @@ def add_prediction_routes(
     app: FastAPI, served: ServedModel, prediction_log: PredictionLog, max_batch_rows: int
 ) -> None:
     row_model = served.row_model
+    observe_predictions = app.state.metrics.observe_predictions  # level 4: per-class counts
     batch_model = create_model(
         "Batch",
         __config__=ConfigDict(extra="forbid"),
@@ -425,9 +429,7 @@ def add_prediction_routes(
         model_version=(str, ...),
         request_id=(str, ...),
     )
-    batch_probabilities = (
-        {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
-    )
+    batch_probabilities = {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
     batch_prediction_model = create_model(
         "BatchPrediction",
         predictions=(list[served.prediction_type], ...),
@@ -449,6 +451,7 @@ def add_prediction_routes(
             raise model_refused(error) from error
         request_id = uuid.uuid4().hex
         prediction_log.record(Served(request_id, served.version, time.time(), values, predictions))
+        observe_predictions(predictions)
         answer = {"predictions": predictions, "model_version": served.version}
         if class_probabilities is not None:
             answer["probabilities"] = class_probabilities
@@ -500,14 +503,21 @@ def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
         raise HTTPException(status_code=503, detail=unavailable)
 
 
-def serve(params: Params, host: str | None = None, port: int | None = None) -> None:
-    """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port)."""
+def serve(params: Params, host: str | None = None, port: int | None = None, open_access: bool = False) -> None:
+    """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port).
+
+    `open_access` serves without API keys, on loopback only (auth.py says why).
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    app = create_app(params)
+    host = host or params.serving.host
+    keys = auth.load_keys(open_access, host)
+    if keys.open_access:
+        logger.warning("serving WITHOUT API keys (--open): for local development only")
+    app = create_app(params, keys)
     # No access log: every prediction is already in the prediction log with its request id.
     uvicorn.run(
         app,
-        host=host or params.serving.host,
+        host=host,
         port=port or params.serving.port,
         access_log=False,
     )
