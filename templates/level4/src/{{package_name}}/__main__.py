@@ -266,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                 default=Path("predictions.csv"),
                 help="where to write the scored rows (default: predictions.csv)",
             )
-            command.add_argument("--run-id", help="MLflow run whose model to use (default: the latest)")
+            command.add_argument(
+                "--run-id", help="MLflow run whose model to use (default: the latest)"
+            )
     return parser
 
 

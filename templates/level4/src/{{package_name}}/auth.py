@@ -69,7 +69,7 @@ class ApiKeys:
 
 
 def read_keys(environ: dict[str, str] | None = None) -> list[str]:
-    """The keys from API_KEYS and the file named by API_KEYS_FILE; blank lines and spaces dropped."""
+    """The keys from API_KEYS and from the file named by API_KEYS_FILE, blanks dropped."""
     environ = os.environ if environ is None else environ
     keys = [key.strip() for key in environ.get(KEYS_VARIABLE, "").split(",")]
     file = environ.get(KEYS_FILE_VARIABLE)

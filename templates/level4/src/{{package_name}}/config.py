@@ -119,7 +119,10 @@ class Params(StrictModel):
     def _metric_fits_task(self) -> Params:
         allowed = METRICS_BY_TASK[self.task]
         if self.metric not in allowed:
-            raise ValueError(f"metric {self.metric} does not fit a {self.task} task: use one of {', '.join(allowed)}")
+            raise ValueError(
+                f"metric {self.metric} does not fit a {self.task} task: "
+                f"use one of {', '.join(allowed)}"
+            )
         return self
 
     @property
@@ -142,7 +145,9 @@ class Params(StrictModel):
 def prediction_log_url(params: Params) -> str:
     """Where served predictions are stored: PREDICTION_LOG_URL when set (PostgreSQL, say), else
     serving.prediction_log_url, so the log does not depend on the folder the service starts in."""
-    return params.resolve_database_url(os.environ.get("PREDICTION_LOG_URL") or params.serving.prediction_log_url)
+    return params.resolve_database_url(
+        os.environ.get("PREDICTION_LOG_URL") or params.serving.prediction_log_url
+    )
 
 
 def load_params(path: str | Path | None = None) -> Params:

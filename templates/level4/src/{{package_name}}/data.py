@@ -80,7 +80,8 @@ def validate_schema(df: pd.DataFrame, data: DataParams) -> None:
     if df[data.target].isna().any():
         rows = df.index[df[data.target].isna()].tolist()[:5]
         raise SchemaError(
-            f"The target column '{data.target}' has missing values (rows {rows}). Fix: drop or fill those rows."
+            f"The target column '{data.target}' has missing values (rows {rows}). "
+            "Fix: drop or fill those rows."
         )
     features = feature_columns(df, data)
     if not features:
@@ -106,7 +107,10 @@ def feature_types(x: pd.DataFrame) -> dict[str, str]:
     The names are the MLflow signature's types. The signature records them with the model, so
     scoring a CSV, the service's request schema and the drift report all treat a column alike.
     """
-    return {str(column): NUMBER if pd.api.types.is_numeric_dtype(x[column]) else TEXT for column in x.columns}
+    return {
+        str(column): NUMBER if pd.api.types.is_numeric_dtype(x[column]) else TEXT
+        for column in x.columns
+    }
 
 
 def as_model_input(rows: pd.DataFrame, types: dict[str, str], source: str) -> pd.DataFrame:
@@ -127,7 +131,8 @@ def as_model_input(rows: pd.DataFrame, types: dict[str, str], source: str) -> pd
         if (numbers.isna() & column.notna()).any():
             example = first_non_numeric(column)
             raise SchemaError(
-                f"The column '{name}' of {source} must be numeric but holds {example!r}. Fix: clean that column."
+                f"The column '{name}' of {source} must be numeric but holds {example!r}. "
+                "Fix: clean that column."
             )
         columns[name] = numbers.astype("float64")
     return pd.DataFrame(columns, index=rows.index)
@@ -159,7 +164,8 @@ def split(df: pd.DataFrame, data: DataParams, stratify: bool = True) -> Split:
     except ValueError as error:
         # Raised when a class has too few rows to appear in both parts.
         raise SchemaError(
-            f"Cannot split the data on '{data.target}' ({error}). Fix: add rows for the rare classes."
+            f"Cannot split the data on '{data.target}' ({error}). "
+            "Fix: add rows for the rare classes."
         ) from None
     return Split(x_train, x_test, y_train, y_test)
 

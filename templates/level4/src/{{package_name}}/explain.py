@@ -90,6 +90,9 @@ class Explainer:
             output = float(self.forest.predict(prepared)[0])
             explained = "predicted value"
         order = np.argsort(-np.abs(contributions), kind="stable")
-        top = [Contribution(self.names[i], float(prepared[0, i]), float(contributions[i])) for i in order[: self.top_k]]
+        top = [
+            Contribution(self.names[i], float(prepared[0, i]), float(contributions[i]))
+            for i in order[: self.top_k]
+        ]
         rest = float(contributions[order[self.top_k :]].sum())
         return Explanation(explained, base_value, output, top, rest)

@@ -120,7 +120,9 @@ def read_labelled(url: str) -> pd.DataFrame:
             metadata.create_all(engine)
         joined = predictions.outerjoin(
             labels,
-            sa.and_(labels.c.request_id == predictions.c.request_id, labels.c.row == predictions.c.row),
+            sa.and_(
+                labels.c.request_id == predictions.c.request_id, labels.c.row == predictions.c.row
+            ),
         )
         query = (
             sa.select(predictions, labels.c.label)

@@ -1,11 +1,11 @@
 """Prometheus metrics of the service, served at GET /metrics (behind the API key).
 
-    http_requests_total{endpoint, method, status, model_version}          every answered request
-    http_request_duration_seconds{endpoint, model_version}                latency histogram
-    http_request_errors_total{endpoint, kind, model_version}              4xx (client) and 5xx (server)
-    model_predictions_total{model_version, label}                         classifiers: per class
-    model_prediction_value{model_version}                                 regressors: a histogram
-    model_monitor_value{check, model_version}                             what monitoring found last
+    http_requests_total{endpoint, method, status, model_version}    every answered request
+    http_request_duration_seconds{endpoint, model_version}          latency histogram
+    http_request_errors_total{endpoint, kind, model_version}        kind: client (4xx), server (5xx)
+    model_predictions_total{model_version, label}                   classifiers: per class
+    model_prediction_value{model_version}                           regressors: a histogram
+    model_monitor_value{check, model_version}                       what monitoring found last
 
 The monitoring commands run apart from the service (a scheduler starts them), so they publish
 their findings as numbers in `<monitoring.report_dir>/gauges.json` (see publish_gauges), and the
@@ -28,8 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 from .config import Params
@@ -81,7 +86,7 @@ def read_gauges(path: Path) -> dict[str, float]:
 
 
 class MonitorGauges:
-    """A collector that reads the gauges file at scrape time (monitoring runs in other processes)."""
+    """Reads the gauges file at each scrape: monitoring runs in other processes."""
 
     def __init__(self, path: Path, model_version: str) -> None:
         self.path = path
@@ -134,7 +139,9 @@ class ServiceMetrics:
             )
             # One child per class up front: every class shows (at 0) from the first scrape, and
             # counting a prediction is a dictionary lookup.
-            self.per_class = {label: per_class.labels(model_version, str(label)) for label in classes}
+            self.per_class = {
+                label: per_class.labels(model_version, str(label)) for label in classes
+            }
         else:
             self.values = Histogram(
                 "model_prediction_value",

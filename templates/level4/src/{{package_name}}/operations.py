@@ -85,8 +85,10 @@ def body_errors() -> dict:
 
 
 def refused_labels(message: str) -> RequestValidationError:
-    """A 422 shaped like the schema's own (InputProblems), for labels that fit it but not the log."""
-    return RequestValidationError([{"type": "value_error", "loc": ("body", "labels"), "msg": message}])
+    """A 422 shaped like the schema's own (InputProblems): labels that fit it but not the log."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", "labels"), "msg": message}]
+    )
 
 
 def parse_body(adapter: TypeAdapter, body: bytes) -> Any:
@@ -95,7 +97,9 @@ def parse_body(adapter: TypeAdapter, body: bytes) -> Any:
         return adapter.validate_json(body)
     except ValidationError as error:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
-        raise RequestValidationError([{**problem, "loc": ("body", *problem["loc"])} for problem in problems]) from None
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", *problem["loc"])} for problem in problems]
+        ) from None
 
 
 def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
@@ -146,7 +150,9 @@ def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
             explanation = await asyncio.wait_for(work, params.explain.timeout_seconds)
         except TimeoutError:
             raise HTTPException(
-                504, f"the explanation took over {params.explain.timeout_seconds} s (explain.timeout_seconds)"
+                504,
+                f"the explanation took over {params.explain.timeout_seconds} s "
+                "(explain.timeout_seconds)",
             ) from None
         return ExplanationOut(
             model_version=served.version,
@@ -174,7 +180,9 @@ def add_feedback_route(app: FastAPI, params: Params, served: Any, prediction_log
         "Feedback",
         __config__=ConfigDict(extra="forbid"),
         labels=(
-            Annotated[list[label_model], Field(min_length=1, max_length=params.serving.max_batch_rows)],
+            Annotated[
+                list[label_model], Field(min_length=1, max_length=params.serving.max_batch_rows)
+            ],
             ...,
         ),
     )

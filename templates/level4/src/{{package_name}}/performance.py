@@ -85,7 +85,9 @@ def relative_drop(metric: str, value: float, holdout: float) -> float:
     return worse / max(abs(holdout), 1e-12)
 
 
-def judge(params: Params, labelled: pd.DataFrame, holdout_metric: float | None, y_score: Any = None) -> tuple:
+def judge(
+    params: Params, labelled: pd.DataFrame, holdout_metric: float | None, y_score: Any = None
+) -> tuple:
     """(metric, relative drop, verdict) for the labelled rows of one window.
 
     `y_score` (the model's probabilities for those rows) is needed for roc_auc only.
@@ -158,7 +160,9 @@ class ModelSources:
 
         if version not in self._calibrations:
             configure_tracking(self.params)
-            model = mlflow.sklearn.load_model(f"models:/{self.params.registry.model_name}/{version}")
+            model = mlflow.sklearn.load_model(
+                f"models:/{self.params.registry.model_name}/{version}"
+            )
             holdout = load_holdout(self.params)
             self._types = feature_types(holdout.x)
             self._calibrations[version] = ConfidenceCalibration(model, holdout.x, holdout.y)

@@ -23,7 +23,9 @@ class PredictResult:
     output: Path
 
 
-def predict_csv(params: Params, input_path: Path, output_path: Path, run_id: str | None = None) -> PredictResult:
+def predict_csv(
+    params: Params, input_path: Path, output_path: Path, run_id: str | None = None
+) -> PredictResult:
     """Score every row of `input_path` with the model of `run_id` (default: the latest run).
 
     The output is the input with a `prediction` column added and, for classification, one
@@ -45,7 +47,9 @@ def predict_csv(params: Params, input_path: Path, output_path: Path, run_id: str
     try:
         scored.to_csv(output_path, index=False)
     except OSError as error:
-        raise UserError(f"Cannot write {output_path} ({error.strerror}). Fix: pass another --output.") from None
+        raise UserError(
+            f"Cannot write {output_path} ({error.strerror}). Fix: pass another --output."
+        ) from None
     return PredictResult(run_id, len(scored), output_path)
 
 
@@ -79,7 +83,9 @@ def signature_types(run_id: str) -> dict[str, str]:
     return {column.name: column.type.name for column in signature.inputs.inputs}
 
 
-def feature_matrix(rows: pd.DataFrame, types: dict[str, str], target: str, source: str) -> pd.DataFrame:
+def feature_matrix(
+    rows: pd.DataFrame, types: dict[str, str], target: str, source: str
+) -> pd.DataFrame:
     """The model's input: exactly the training features, typed as in training, in training order.
 
     `types` maps each feature to its type, as the model's signature recorded it. The target
@@ -95,7 +101,8 @@ def feature_matrix(rows: pd.DataFrame, types: dict[str, str], target: str, sourc
         if unexpected:
             problems.append(f"has column(s) {quoted(unexpected)} the model does not know")
         raise UserError(
-            f"{source} {' and '.join(problems)}. Fix: give exactly the training feature columns (in any order)."
+            f"{source} {' and '.join(problems)}. "
+            "Fix: give exactly the training feature columns (in any order)."
         )
     return as_model_input(rows, types, source)
 

@@ -145,7 +145,9 @@ class PredictionLog:
     def _rows(self, served: Served) -> list[dict]:
         created_at = datetime.fromtimestamp(served.created_at, tz=UTC)
         rows = []
-        for position, (values, prediction) in enumerate(zip(served.inputs.tolist(), served.predictions, strict=True)):
+        for position, (values, prediction) in enumerate(
+            zip(served.inputs.tolist(), served.predictions, strict=True)
+        ):
             rows.append(
                 {
                     "request_id": served.request_id,

@@ -198,7 +198,10 @@ def decide(
         return decision
     decision.champion_score = champion.metrics[metric]
     margin = params.registry.promotion_margin
-    comparison = f"{metric} {decision.challenger_score:.4f} vs champion {decision.champion_score:.4f} (margin {margin})"
+    comparison = (
+        f"{metric} {decision.challenger_score:.4f} vs champion {decision.champion_score:.4f} "
+        f"(margin {margin})"
+    )
     if is_better(metric, challenger.metrics[metric], decision.champion_score, margin):
         decision.promoted = True
         decision.reason = f"better: {comparison}"
@@ -212,7 +215,9 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
     configure_tracking(params)
     challenger_version = registry.get_challenger(params)
     if challenger_version is None:
-        raise LookupError(f"model '{params.registry.model_name}' has no challenger: train and register one first")
+        raise LookupError(
+            f"model '{params.registry.model_name}' has no challenger: train and register one first"
+        )
     version = str(challenger_version.version)
     champion_version = registry.get_champion(params)
     if champion_version is not None and str(champion_version.version) == version:
@@ -220,7 +225,9 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
         return Decision(False, f"version {version} is already the champion", params.metric, version)
     holdout = load_holdout(params)
     # Load by version, not alias: an alias may move while the gate is running.
-    challenger = challenger_evaluation or evaluate_model(params, registry.version_uri(params, version), holdout)
+    challenger = challenger_evaluation or evaluate_model(
+        params, registry.version_uri(params, version), holdout
+    )
     trained_on = challenger_version.tags.get("data_fingerprint")
     if trained_on and trained_on != holdout.fingerprint:
         challenger.problems.append(
@@ -243,5 +250,7 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
     if decision.promoted:
         registry.set_champion(params, version)
         if champion_version is not None:
-            registry.tag_version(params, str(champion_version.version), {"promotion.replaced_by": version})
+            registry.tag_version(
+                params, str(champion_version.version), {"promotion.replaced_by": version}
+            )
     return decision

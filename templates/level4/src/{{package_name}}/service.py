@@ -209,7 +209,9 @@ def load_champion(params: Params) -> ServedModel:
         raise NoChampion(no_champion_message(params))
     version = str(champion.version)
     # Load by version number, not by alias: the alias may move while we are loading.
-    local_dir = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{params.registry.model_name}/{version}")
+    local_dir = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{params.registry.model_name}/{version}"
+    )
     metadata = Model.load(local_dir)
     estimator = mlflow.sklearn.load_model(local_dir)
     example_frame = metadata.load_input_example(local_dir)
@@ -307,7 +309,9 @@ async def validated_body(request: Request, adapter: TypeAdapter) -> Any:
         return adapter.validate_json(await request.body())
     except ValidationError as error:
         problems = error.errors(include_url=False, include_context=False, include_input=False)
-        raise RequestValidationError([{**problem, "loc": ("body", *problem["loc"])} for problem in problems]) from None
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", *problem["loc"])} for problem in problems]
+        ) from None
 
 
 def json_body_doc(schema_name: str) -> dict:
@@ -429,7 +433,9 @@ def add_prediction_routes(
         model_version=(str, ...),
         request_id=(str, ...),
     )
-    batch_probabilities = {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
+    batch_probabilities = (
+        {} if served.classes is None else {"probabilities": (list[dict[str, float]], ...)}
+    )
     batch_prediction_model = create_model(
         "BatchPrediction",
         predictions=(list[served.prediction_type], ...),
@@ -503,7 +509,9 @@ def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
         raise HTTPException(status_code=503, detail=unavailable)
 
 
-def serve(params: Params, host: str | None = None, port: int | None = None, open_access: bool = False) -> None:
+def serve(
+    params: Params, host: str | None = None, port: int | None = None, open_access: bool = False
+) -> None:
     """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port).
 
     `open_access` serves without API keys, on loopback only (auth.py says why).

@@ -66,14 +66,18 @@ def latest_run_id(experiment_id: str) -> str:
         max_results=1,
     )
     if not runs:
-        raise UserError(f"No finished training run yet. Fix: run `python -m {__package__} train` first.")
+        raise UserError(
+            f"No finished training run yet. Fix: run `python -m {__package__} train` first."
+        )
     return runs[0].info.run_id
 
 
 def git_commit(cwd: Path = PROJECT_ROOT) -> str | None:
     """The commit the code was run from, or None outside a git repository (or without git)."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return result.stdout.strip()
