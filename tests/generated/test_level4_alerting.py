@@ -29,7 +29,7 @@ from serving import free_port
 
 pytestmark = pytest.mark.slow
 
-INSTALL_HINT = "needs Debian's prometheus and prometheus-alertmanager: apt-get install -y prometheus prometheus-alertmanager"
+INSTALL_HINT = "needs Debian's Prometheus and Alertmanager: apt-get install -y prometheus prometheus-alertmanager"
 PACKAGE = "level4_alerting"
 
 
