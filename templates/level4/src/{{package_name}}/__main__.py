@@ -146,10 +146,10 @@ def feedback_command(args: argparse.Namespace) -> int:
 
 def performance_command(args: argparse.Namespace) -> int:
     """Score labelled predictions per time window against the holdout; exit 1 when degraded."""
-    from .performance import run_performance
+    from .performance import degraded_now, run_performance
 
     windows = run_performance(load_params(args.params))
-    return 1 if any(window.verdict == "degraded" for window in windows) else 0
+    return 1 if degraded_now(windows) else 0
 
 
 def monitor_command(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,11 +69,11 @@ class ApiKeys:
         return matched
 
 
-def read_keys(environ: dict[str, str] | None = None) -> list[str]:
+def read_keys(environ: Mapping[str, str] | None = None) -> list[str]:
     """The keys from API_KEYS and from the file named by API_KEYS_FILE, blanks dropped."""
-    environ = os.environ if environ is None else environ
-    keys = [key.strip() for key in environ.get(KEYS_VARIABLE, "").split(",")]
-    file = environ.get(KEYS_FILE_VARIABLE)
+    variables = os.environ if environ is None else environ
+    keys = [key.strip() for key in variables.get(KEYS_VARIABLE, "").split(",")]
+    file = variables.get(KEYS_FILE_VARIABLE)
     if file:
         try:
             keys += [line.strip() for line in Path(file).read_text(encoding="utf-8").splitlines()]

@@ -157,7 +157,7 @@ class ServiceMetrics:
         if self.per_class is not None:
             for label in predictions:
                 self.per_class[label].inc()
-        else:
+        elif self.values is not None:
             for value in predictions:
                 self.values.observe(value)
 

@@ -21,8 +21,8 @@ model was trained on (covariate shift); where inputs leave that range, a forest'
 meaning the same and the estimate runs low. It says nothing about a change in the relation between
 inputs and labels (concept drift): only labels show that.
 
-The command exits 1 when a window degraded, and publishes performance_degraded and
-estimated_accuracy to the service's /metrics (see metrics.publish_gauges).
+The command exits 1 when the latest window with enough labels degraded, and publishes
+performance_degraded and estimated_accuracy to the service's /metrics (metrics.publish_gauges).
 """
 
 from __future__ import annotations
@@ -185,11 +185,18 @@ def run_performance(params: Params, sources: ModelSources | None = None) -> list
     print_windows(params, windows)
     print(f"Wrote {path}")
     latest = windows[-1]
-    gauges = {"performance_degraded": any(w.verdict == "degraded" for w in windows)}
+    gauges = {"performance_degraded": float(degraded_now(windows))}
     if latest.estimated_accuracy is not None:
         gauges["estimated_accuracy"] = latest.estimated_accuracy
     publish_gauges(params, gauges)
     return windows
+
+
+def degraded_now(windows: list[Window]) -> bool:
+    """Whether the most recent window with enough labels to judge degraded (an alert clears once
+    a later window is fine again)."""
+    judged = [window for window in windows if window.verdict != "not enough labels"]
+    return bool(judged) and judged[-1].verdict == "degraded"
 
 
 def write_report(params: Params, windows: list[Window]) -> Path:
@@ -202,7 +209,7 @@ def write_report(params: Params, windows: list[Window]) -> Path:
         "window_hours": params.performance.window_hours,
         "min_labels": params.performance.min_labels,
         "max_relative_drop": params.performance.max_relative_drop,
-        "degraded": any(window.verdict == "degraded" for window in windows),
+        "degraded_now": degraded_now(windows),
         "windows": [asdict(window) for window in windows],
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
