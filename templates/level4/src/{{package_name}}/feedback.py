@@ -16,6 +16,7 @@ replaces the first (a corrected outcome).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ import sqlalchemy as sa
 
 from .config import UserError
 from .prediction_log import make_engine, predictions
+
+logger = logging.getLogger(__name__)
 
 metadata = sa.MetaData()
 
@@ -102,7 +105,24 @@ class LabelStore:
                     for i in latest.values()
                 ],
             )
+        audit_feedback(len(latest), len({item.request_id for item in latest.values()}))
         return len(latest)
+
+
+def audit_feedback(labels: int, requests: int) -> None:
+    """Note the labels in the audit trail (audit.py), where the project has one.
+
+    The labels are stored by then, so a failing audit write is logged, not raised: the client's
+    labels must not be refused after they were kept.
+    """
+    try:
+        from . import audit
+    except ImportError:
+        return
+    try:
+        audit.record("feedback", labels=labels, requests=requests)
+    except Exception:
+        logger.exception("labels stored, but the audit trail could not record them")
 
 
 def read_labelled(url: str) -> pd.DataFrame:
