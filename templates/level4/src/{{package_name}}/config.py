@@ -93,7 +93,7 @@ class ExplainParams(StrictModel):
 
 class PerformanceParams(StrictModel):
     window_hours: float = Field(default=24, gt=0)  # predictions are grouped by when they were made
-    min_labels: int = Field(default=50, ge=1)  # fewer labels in a window: "not enough labels"
+    min_labels: int = Field(default=200, ge=1)  # fewer labels in a window: "not enough labels"
     # A window degrades when its primary metric is worse than on the training holdout by more
     # than this share of the holdout value (0.1: 10% worse).
     max_relative_drop: float = Field(default=0.1, gt=0)
