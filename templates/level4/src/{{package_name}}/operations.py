@@ -141,14 +141,19 @@ def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
         try:
             # The first call imports SHAP (seconds): not counted against the time limit.
             await run_in_threadpool(explainer.ready)
-            work = run_in_threadpool(explain_and_release, values)
+            work = asyncio.ensure_future(run_in_threadpool(explain_and_release, values))
         except BaseException:
             busy.release()
             raise
         try:
-            # The worker thread cannot be stopped; it finishes and releases `busy` by itself.
-            explanation = await asyncio.wait_for(work, params.explain.timeout_seconds)
+            # shield: at the time limit the client gets its answer at once. The worker thread
+            # cannot be stopped; it finishes on its own and then releases `busy`, so until then
+            # further explanations get 429 instead of piling up on the CPU.
+            explanation = await asyncio.wait_for(
+                asyncio.shield(work), params.explain.timeout_seconds
+            )
         except TimeoutError:
+            work.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise HTTPException(
                 504,
                 f"the explanation took over {params.explain.timeout_seconds} s "
