@@ -61,6 +61,10 @@ class Explainer:
         self._tree_explainer: Any = None
         self._build_lock = threading.Lock()
 
+    @property
+    def is_ready(self) -> bool:
+        return self._tree_explainer is not None
+
     def ready(self) -> None:
         """Import SHAP and build the explainer, once; seconds the first time, nothing after."""
         with self._build_lock:
@@ -78,17 +82,18 @@ class Explainer:
             prepared = np.asarray(self.prepare.transform(values), dtype=np.float64)
         shap_values = np.asarray(self._tree_explainer.shap_values(prepared))
         base = np.atleast_1d(self._tree_explainer.expected_value)
+        # The parts add up to the forest's output (SHAP checks it), so the output is read from
+        # them rather than from a second pass through the forest.
         if self.is_classifier:
             # shap_values: (rows, features, classes); explain the class the model predicts.
-            probabilities = self.forest.predict_proba(prepared)[0]
+            probabilities = base + shap_values[0].sum(axis=0)
             chosen = int(probabilities.argmax())
             contributions, base_value = shap_values[0, :, chosen], float(base[chosen])
-            output = float(probabilities[chosen])
             explained = f"probability of class {self.forest.classes_[chosen]}"
         else:
             contributions, base_value = shap_values[0], float(base[0])
-            output = float(self.forest.predict(prepared)[0])
             explained = "predicted value"
+        output = base_value + float(contributions.sum())
         order = np.argsort(-np.abs(contributions), kind="stable")
         top = [
             Contribution(self.names[i], float(prepared[0, i]), float(contributions[i]))

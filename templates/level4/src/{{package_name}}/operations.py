@@ -140,7 +140,8 @@ def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
             raise HTTPException(429, "an explanation is already running: retry in a moment")
         try:
             # The first call imports SHAP (seconds): not counted against the time limit.
-            await run_in_threadpool(explainer.ready)
+            if not explainer.is_ready:
+                await run_in_threadpool(explainer.ready)
             work = asyncio.ensure_future(run_in_threadpool(explain_and_release, values))
         except BaseException:
             busy.release()
