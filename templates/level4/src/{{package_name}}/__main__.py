@@ -124,8 +124,32 @@ def serve_command(args: argparse.Namespace) -> int:
         raise UserError(f"PORT must be a number, not {port!r}. Fix: unset PORT or set it to 8000.")
     from .service import serve
 
-    serve(params, args.host or params.serving.host, int(port))
+    serve(params, args.host or params.serving.host, int(port), open_access=args.open)
     return 0
+
+
+def feedback_command(args: argparse.Namespace) -> int:
+    """Record true labels of served predictions from a CSV (request_id, row, label)."""
+    from .config import prediction_log_url
+    from .feedback import LabelStore, labels_from_csv
+
+    params = load_params(args.params)
+    labels = labels_from_csv(args.labels, params.task)
+    store = LabelStore(prediction_log_url(params))
+    try:
+        recorded = store.record(labels)
+    finally:
+        store.close()
+    print(f"Recorded {recorded} label(s). `{COMMAND} performance` compares them with the holdout.")
+    return 0
+
+
+def performance_command(args: argparse.Namespace) -> int:
+    """Score labelled predictions per time window against the holdout; exit 1 when degraded."""
+    from .performance import degraded_now, run_performance
+
+    windows = run_performance(load_params(args.params))
+    return 1 if degraded_now(windows) else 0
 
 
 def monitor_command(args: argparse.Namespace) -> int:
@@ -262,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("lineage", lineage_command),
         ("audit", audit_command),
         ("compliance", compliance_command),
+        ("feedback", feedback_command),
+        ("performance", performance_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)
@@ -270,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             command.add_argument("--host", help="address to listen on (default: serving.host)")
             command.add_argument("--port", type=int, help="port (default: PORT, else serving.port)")
+            command.add_argument(
+                "--open",
+                action="store_true",
+                help="serve without API keys, on loopback only: for local development",
+            )
+        if name == "feedback":
+            command.add_argument("labels", type=Path, help="CSV file: request_id, row, label")
         if name == "lineage":
             command.add_argument("--version", help="model version (default: the champion)")
         if name == "audit":

@@ -177,6 +177,20 @@ class ImportanceParams(StrictModel):
     max_rows: int = Field(default=1000, ge=10)  # a larger holdout is sampled down to this
 
 
+# Level 4: the service's explanations and the performance report once labels arrive.
+class ExplainParams(StrictModel):
+    top_k: int = Field(default=5, ge=1)  # contributions returned by /explain
+    timeout_seconds: float = Field(default=2.0, gt=0)  # a slower explanation answers 504
+
+
+class PerformanceParams(StrictModel):
+    window_hours: float = Field(default=24, gt=0)  # predictions are grouped by when they were made
+    min_labels: int = Field(default=200, ge=1)  # fewer labels in a window: "not enough labels"
+    # A window degrades when its primary metric is worse than on the training holdout by more
+    # than this share of the holdout value (0.1: 10% worse).
+    max_relative_drop: float = Field(default=0.1, gt=0)
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -191,6 +205,8 @@ class Params(StrictModel):
     gate: GateParams = Field(default_factory=GateParams)
     fairness: FairnessParams | None = None  # None: the fairness check refuses (see fairness.py)
     importance: ImportanceParams = Field(default_factory=ImportanceParams)
+    explain: ExplainParams = ExplainParams()  # level 4 (service)
+    performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.

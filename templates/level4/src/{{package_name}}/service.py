@@ -48,7 +48,7 @@ from pydantic.json_schema import models_json_schema
 from sklearn.base import is_classifier
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import lineage, registry
+from . import auth, lineage, operations, registry
 from .config import Params, prediction_log_url
 from .prediction_log import PredictionLog, Served
 from .tracking import configure_tracking
@@ -358,8 +358,13 @@ def model_refused(error: ValueError) -> RequestValidationError:
     )
 
 
-def create_app(params: Params) -> FastAPI:
-    """Build the app around the current champion; without one, /ready and /predict say 503."""
+def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
+    """Build the app around the current champion; without one, /ready and /predict say 503.
+
+    `keys` default to those of the environment (API_KEYS, API_KEYS_FILE): none refuses to start.
+    """
+    if keys is None:
+        keys = auth.load_keys()
     served: ServedModel | None = None
     prediction_log: PredictionLog | None = None
     unavailable = ""
@@ -388,6 +393,8 @@ def create_app(params: Params) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=params.serving.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
+    # Level 4: API keys, Prometheus metrics, /explain and /feedback (operations.py).
+    app.state.metrics = operations.add_operations(app, params, served, prediction_log, keys)
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
@@ -422,6 +429,7 @@ def add_prediction_routes(
     # as values: GenericAlias(list, X) is `list[X]` for a type X held in a variable.
     row_model = served.row_model
     rows_type: Any = GenericAlias(list, row_model)
+    observe_predictions = app.state.metrics.observe_predictions  # level 4: per-class counts
     batch_model = create_model(
         "Batch",
         __config__=ConfigDict(extra="forbid"),
@@ -451,6 +459,7 @@ def add_prediction_routes(
             raise model_refused(error) from error
         request_id = uuid.uuid4().hex
         prediction_log.record(Served(request_id, served.version, time.time(), values, predictions))
+        observe_predictions(predictions)
         answer = {"predictions": predictions, "model_version": served.version}
         if class_probabilities is not None:
             answer["probabilities"] = class_probabilities
@@ -504,10 +513,19 @@ def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
         raise HTTPException(status_code=503, detail=unavailable)
 
 
-def serve(params: Params, host: str | None = None, port: int | None = None) -> None:
-    """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port)."""
+def serve(
+    params: Params, host: str | None = None, port: int | None = None, open_access: bool = False
+) -> None:
+    """Run the service with uvicorn on `host`:`port` (default: serving.host and serving.port).
+
+    `open_access` serves without API keys, on loopback only (auth.py says why).
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    app = create_app(params)
+    host = host or params.serving.host
+    keys = auth.load_keys(open_access, host)
+    if keys.open_access:
+        logger.warning("serving WITHOUT API keys (--open): for local development only")
+    app = create_app(params, keys)
     # Loading MLflow, scikit-learn and the model leaves ~360,000 long-lived objects, and every
     # full garbage collection walks them all again: a 1000-row batch allocates enough objects to
     # trigger collections worth a few ms. Freezing moves what exists now out of the collector's
@@ -516,7 +534,7 @@ def serve(params: Params, host: str | None = None, port: int | None = None) -> N
     # No access log: every prediction is already in the prediction log with its request id.
     uvicorn.run(
         app,
-        host=host or params.serving.host,
+        host=host,
         port=port or params.serving.port,
         access_log=False,
     )
