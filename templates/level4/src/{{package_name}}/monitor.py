@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from . import drift_statistics as ds
 from .alerts import Alert, Delivery, describe_target, send_alerts, webhook_url
 from .config import MonitoringParams, Params, UserError, prediction_log_url
+from .metrics import publish_gauges
 from .prediction_log import make_engine, predictions
 from .reference import PREDICTION, load_reference
 
@@ -61,8 +62,22 @@ def run_monitor(params: Params) -> dict:
     deliveries = send_alerts(params, alerts)
     summary["webhook"] = describe_deliveries(params, deliveries)
     summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    publish_gauges(params, gauges(summary))
     print_summary(summary, summary_path)
     return summary
+
+
+def gauges(summary: dict) -> dict[str, float]:
+    """The numbers the service shows on /metrics, where Prometheus' alert rules watch them."""
+    features = summary["features"]
+    drifted = [name for name, column in features.items() if column["drift"]["verdict"] == ds.DRIFT]
+    quality = [alarm for alarm in summary["alarms"] if alarm["check"] != "drift"]
+    return {
+        "drift_detected": float(any(alarm["check"] == "drift" for alarm in summary["alarms"])),
+        "drifted_feature_share": len(drifted) / max(len(features), 1),
+        # columns with a data-quality alarm (missing, out of range, unseen, wrong type)
+        "anomaly_share": len({alarm["column"] for alarm in quality}) / max(len(features), 1),
+    }
 
 
 def read_window(url: str, version: str, features: list[str], limit: int) -> pd.DataFrame:
