@@ -337,12 +337,16 @@ def document_request_models(app: FastAPI, *models: type[BaseModel]) -> None:
     """Put the request models into /openapi.json: the endpoints read raw bodies (see
     validated_body), so FastAPI does not know these models by itself.
 
-    Call it once every route is added: it builds the OpenAPI schema now, and FastAPI keeps
-    that schema (app.openapi_schema) and serves it from then on.
+    Each call rebuilds the OpenAPI schema from the routes there are now, with every model
+    documented so far (level 4's /feedback adds its own); FastAPI keeps the last schema built
+    (app.openapi_schema) and serves it from then on.
     """
+    app.state.documented_models = [*getattr(app.state, "documented_models", []), *models]
     _, top = models_json_schema(
-        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+        [(model, "validation") for model in app.state.documented_models],
+        ref_template="#/components/schemas/{model}",
     )
+    app.openapi_schema = None
     schema = app.openapi()
     schema.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
 
