@@ -1,0 +1,206 @@
+"""Level 4's drift statistics on a 1M-row window x 10 features, next to what a user would run instead.
+
+    python benchmarks/bench_monitor_scale.py [--rows 1000000] [--reference-rows 100000] [--end-to-end]
+
+Each contender runs in a fresh process on the same synthetic data (10 normal features, two of them
+shifted by 0.3 sigma; the training reference has `--reference-rows` rows), and reports its time
+and the process's peak memory (data included; the `data only` line is that floor):
+
+- ours: level 4's `drift_statistics.assess` (loaded by path from the template), i.e. KS against the
+  saved 5,000-value reference sample, PSI over the saved bins, Holm, and the data-quality checks,
+  from the reference summaries that training saves;
+- evidently: a bare `Report([DataDriftPreset()]).run(current, reference)` (defaults: Wasserstein
+  above 1,000 reference rows), no HTML, on the full reference;
+- ks loop: `scipy.stats.ks_2samp(reference[c], current[c])` for each column, full reference.
+
+Targets (issue 11): ours under 10 s and under 1 GB, at least 5x faster than bare Evidently.
+
+With `--end-to-end` it also renders a level-4 regression project (diabetes: 10 numeric features),
+trains its champion, fills its SQLite prediction log with `--rows` logged predictions, and times
+`python -m <package> monitor` (the whole command: imports, MLflow, reading the log, the statistics,
+the JSON summary; HTML off, then on with its default 5,000-row sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+MODULE = REPO / "templates" / "level4" / "src" / "{{package_name}}" / "drift_statistics.py"
+FEATURES = 10
+SHIFTED = ("f0", "f1")
+
+
+def make_data(rows: int, reference_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    columns = [f"f{i}" for i in range(FEATURES)]
+    reference = pd.DataFrame(rng.normal(size=(reference_rows, FEATURES)), columns=columns)
+    current = pd.DataFrame(rng.normal(size=(rows, FEATURES)), columns=columns)
+    for name in SHIFTED:
+        current[name] += 0.3
+    return reference, current
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def run_ours(reference: pd.DataFrame, current: pd.DataFrame) -> float:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_drift_statistics import load_drift_statistics
+
+    ds = load_drift_statistics()
+    summaries = {}
+    for name in reference.columns:  # what training saves, computed before the clock starts
+        values = reference[name].to_numpy()
+        summaries[name] = ds.summarize_numbers(values, values[: ds.REFERENCE_SAMPLE_ROWS])
+    limits = {name: ds.Thresholds() for name in summaries}
+    started = time.perf_counter()
+    report = ds.assess(summaries, current, limits, alpha=0.01, min_rows=100)
+    elapsed = time.perf_counter() - started
+    drifted = sorted(name for name, column in report.items() if column["drift"]["verdict"] == ds.DRIFT)
+    assert drifted == list(SHIFTED), drifted
+    return elapsed
+
+
+def run_evidently(reference: pd.DataFrame, current: pd.DataFrame) -> float:
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=list(reference.columns))
+    started = time.perf_counter()
+    Report([DataDriftPreset()], include_tests=True).run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
+    return time.perf_counter() - started
+
+
+def run_ks_loop(reference: pd.DataFrame, current: pd.DataFrame) -> float:
+    from scipy import stats
+
+    started = time.perf_counter()
+    for name in reference.columns:
+        stats.ks_2samp(reference[name].to_numpy(), current[name].to_numpy())
+    return time.perf_counter() - started
+
+
+CONTENDERS = {"data only": None, "ours": run_ours, "evidently": run_evidently, "ks loop": run_ks_loop}
+
+
+def child(name: str, rows: int, reference_rows: int) -> None:
+    """Run one contender in this process and print its time and peak memory as JSON."""
+    reference, current = make_data(rows, reference_rows)
+    contender = CONTENDERS[name]
+    seconds = contender(reference, current) if contender else 0.0
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
+
+
+def measure(name: str, rows: int, reference_rows: int) -> dict:
+    command = [sys.executable, __file__, "--child", name, "--rows", str(rows), "--reference-rows", str(reference_rows)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- the whole `monitor` command on a real prediction log -----------------------------------------
+
+FILL_LOG = """
+import sqlite3, sys
+import numpy as np
+import orjson
+import mlflow
+from {package}.config import load_params, prediction_log_url
+from {package}.data import load_training_data
+from {package}.prediction_log import make_engine, metadata
+from {package}.registry import get_champion
+from {package}.tracking import tracking_uri
+
+params = load_params()
+mlflow.set_tracking_uri(tracking_uri(params))
+version = str(get_champion(params).version)
+x = load_training_data(params).split.x_test
+url = prediction_log_url(params)
+metadata.create_all(make_engine(url))  # the service's own table
+rows = int(sys.argv[1])
+rng = np.random.default_rng(0)
+names = list(x.columns)
+picked = x.to_numpy()[rng.integers(0, len(x), rows)] + rng.normal(0, 0.001, (rows, len(names)))
+outputs = rng.normal(150, 50, rows)
+# Straight through sqlite3: the service's batched writer would take minutes for a million rows.
+with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+    db.executemany(
+        "INSERT INTO predictions (request_id, row, model_version, created_at, inputs, prediction)"
+        " VALUES (?, 0, ?, '2026-01-01 00:00:00.000000', ?, ?)",
+        (
+            (f"r{{i}}", version, orjson.dumps(dict(zip(names, values))).decode(), orjson.dumps(output).decode())
+            for i, (values, output) in enumerate(zip(picked.tolist(), outputs.tolist()))
+        ),
+    )
+"""
+
+
+def end_to_end(rows: int) -> list[tuple[str, float, float]]:
+    sys.path.insert(0, str(REPO / "tests"))
+    from project_harness import generate
+
+    with tempfile.TemporaryDirectory() as folder:
+        project = generate(4, Path(folder), task="regression", dataset="diabetes")
+        project.run(project.python, "-m", project.package, "train", timeout=600)
+        project.run(project.python, "-m", project.package, "promote", timeout=600)
+        fill = FILL_LOG.format(package=project.package)
+        project.run(project.python, "-c", fill, str(rows), timeout=3600)
+        results = []
+        for label, html_rows in (("monitor (JSON only)", 0), ("monitor (JSON + HTML)", 5000)):
+            params = project.path / "params.yaml"
+            text = params.read_text(encoding="utf-8")
+            text = text.replace("window_rows: 5000 ", f"window_rows: {rows} ")
+            text = text.replace("html_sample_rows: 5000 ", f"html_sample_rows: {html_rows} ")
+            params.write_text(text, encoding="utf-8")
+            command = ["/usr/bin/time", "-f", "%M", project.python, "-m", project.package, "monitor"]
+            started = time.perf_counter()
+            result = subprocess.run(command, cwd=project.path, env=project.env, capture_output=True, text=True)
+            elapsed = time.perf_counter() - started
+            assert result.returncode in (0, 1, 3), result.stderr
+            results.append((label, elapsed, int(result.stderr.strip().splitlines()[-1]) / 1024))
+        return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--end-to-end", action="store_true", help="also time the monitor command")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.rows, args.reference_rows)
+        return
+    print(f"{args.rows:,} rows x {FEATURES} features, reference {args.reference_rows:,} rows, cores: {os.cpu_count()}")
+    results = {name: measure(name, args.rows, args.reference_rows) for name in CONTENDERS}
+    ours = results["ours"]["seconds"]
+    print(f"{'contender':<24} {'seconds':>9} {'peak MB':>9} {'time / ours':>12}")
+    for name, result in results.items():
+        ratio = f"{result['seconds'] / ours:.1f}x" if name != "data only" else ""
+        print(f"{name:<24} {result['seconds']:>9.2f} {result['peak_mb']:>9.0f} {ratio:>12}")
+    print(
+        f"ours: {ours:.2f} s (target < 10 s), peak {results['ours']['peak_mb']:.0f} MB (target < 1024 MB), "
+        f"{results['evidently']['seconds'] / ours:.1f}x faster than bare Evidently (target >= 5x)"
+    )
+    if args.end_to_end:
+        for label, seconds, megabytes in end_to_end(args.rows):
+            print(f"{label:<24} {seconds:>9.2f} {megabytes:>9.0f}   (whole command, fresh process)")
+
+
+if __name__ == "__main__":
+    main()
