@@ -118,8 +118,12 @@ def test_the_csv_is_copied_into_data_and_committed_after_the_pristine_scaffold(t
     assert answers["csv_path"] == "data/churn.csv"
     assert (project / "data" / "churn.csv").read_bytes() == (source_folder / "churn.csv").read_bytes()
     assert git(project, "status", "--porcelain") == ""
-    assert git(project, "log", "-1", "--format=%s") == "Add training data data/churn.csv"
-    assert git(project, "diff", "--name-only", "HEAD~1", "HEAD") == "data/churn.csv"
+    assert git(project, "log", "-1", "--format=%s") == ("Add training data data/churn.csv and examples/sample_rows.csv")
+    added = git(project, "diff", "--name-only", "HEAD~1", "HEAD").split()
+    assert added == ["data/churn.csv", "examples/sample_rows.csv"]
+    # What `make predict` scores with no file given: the first rows, without the column to predict.
+    sample = (project / "examples" / "sample_rows.csv").read_text().splitlines()
+    assert sample[0] == "tenure,plan" and len(sample) == 6
     assert git(project, "rev-parse", "HEAD~1") == git(project, "rev-parse", PRISTINE_BRANCH)
     assert "data/churn.csv" not in git(project, "ls-tree", "-r", "--name-only", PRISTINE_BRANCH)
 

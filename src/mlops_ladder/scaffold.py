@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from mlops_ladder.training_csv import check_training_csv
 
 # Where `new` puts the user's CSV inside the project; the answers record `data/<file name>`.
 DATA_FOLDER = "data"
+# What `make predict` scores when given no file (levels 2 and up).
+SAMPLE_ROWS = "examples/sample_rows.csv"
 # The questions asked again when the CSV they point to is refused (the task may be what is wrong).
 DATA_QUESTIONS = ("task", "dataset", "csv_path", "target_column", "primary_metric")
 
@@ -62,7 +65,8 @@ def new_project(
         _first_commit(staging, level)
         if data_source:
             step("Adding the training data")
-            _commit_training_data(staging, data_source, str(answers["csv_path"]))
+            target_column = str(answers.get("target_column", "target"))
+            _commit_training_data(staging, data_source, str(answers["csv_path"]), target_column)
         _move_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -151,8 +155,12 @@ def _first_commit(project: Path, level: int) -> None:
     git.run("branch", PRISTINE_BRANCH)
 
 
-def _commit_training_data(project: Path, source: Path, relative: str) -> None:
-    """Copy the CSV into the project and commit it on its own, after the pristine scaffold commit."""
+def _commit_training_data(project: Path, source: Path, relative: str, target_column: str) -> None:
+    """Copy the CSV into the project and commit it on its own, after the pristine scaffold commit.
+
+    From level 2 up, `make predict` scores examples/sample_rows.csv when given no file: for a
+    bundled dataset the template ships it; for the team's own data it is cut from their CSV here.
+    """
     copy = project / relative
     if copy.exists():
         raise LadderError(
@@ -161,12 +169,25 @@ def _commit_training_data(project: Path, source: Path, relative: str) -> None:
         )
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, copy)
+    added = [relative]
+    if (project / "Makefile").is_file() and not (project / SAMPLE_ROWS).exists():
+        _write_sample_rows(copy, project / SAMPLE_ROWS, target_column)
+        added.append(SAMPLE_ROWS)
     git = Git(project)
     # Forced and literal: a global `*.csv` ignore rule or a `*` in the file name must not change what is added.
-    git.run("add", "--force", "--", relative, env={"GIT_LITERAL_PATHSPECS": "1"})
-    git.run(
-        "commit", "--quiet", "-m", f"Add training data {relative}", "--", relative, env={"GIT_LITERAL_PATHSPECS": "1"}
-    )
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}
+    git.run("add", "--force", "--", *added, env=literal)
+    git.run("commit", "--quiet", "-m", f"Add training data {' and '.join(added)}", "--", *added, env=literal)
+
+
+def _write_sample_rows(data: Path, sample: Path, target_column: str, rows: int = 5) -> None:
+    """The first rows of the training CSV without the column to predict: what `make predict` scores."""
+    with data.open(newline="", encoding="utf-8-sig") as file:
+        table = list(islice(csv.reader(file), rows + 1))
+    keep = [index for index, name in enumerate(table[0]) if name != target_column]
+    sample.parent.mkdir(parents=True, exist_ok=True)
+    with sample.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows([[row[index] for index in keep] for row in table])
 
 
 def _move_into_place(staging: Path, target: Path) -> None:
