@@ -54,21 +54,23 @@ def serving(project: GeneratedProject, log: Path) -> Iterator[str]:
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [project.python, "-m", project.package, "serve", "--port", str(port)],
-            cwd=project.path,
-            env=project.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    command = [project.python, "-m", project.package, "serve", "--port", str(port)]
+    with started(command, log, cwd=project.path, env=project.env) as server:
         wait_until_ready(base, server, log)
         yield base
+
+
+@contextmanager
+def started(command: list[str], log: Path, **kwargs: object) -> Iterator[subprocess.Popen]:
+    """A process writing to `log`, stopped when the block ends: SIGTERM, then SIGKILL after 20 s."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **kwargs)
+    try:
+        yield process
     finally:
-        server.terminate()
+        process.terminate()
         try:
-            server.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            process.kill()
+            process.wait()

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 from project_harness import GeneratedProject, generate, render
-from serving import free_port
+from serving import free_port, started
 
 pytestmark = pytest.mark.slow
 
@@ -108,22 +108,6 @@ class Receiver:
         finally:
             self.server.shutdown()
             self.server.server_close()
-
-
-@contextmanager
-def started(command: list[str], log: Path, **kwargs: object) -> Iterator[subprocess.Popen]:
-    """A process that is stopped (SIGTERM, then SIGKILL) when the block ends."""
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, **kwargs)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
