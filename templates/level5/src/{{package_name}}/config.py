@@ -1,0 +1,285 @@
+"""Typed configuration: params.yaml loaded into pydantic models, checked before any work starts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+# src/<package>/config.py -> the project root is two folders up (the editable install points here).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_FILE = PROJECT_ROOT / "params.yaml"
+SQLITE_PREFIX = "sqlite:///"
+
+Task = Literal["classification", "regression"]
+Metric = Literal["f1", "accuracy", "roc_auc", "rmse", "mae", "r2"]
+METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
+    "classification": ("f1", "accuracy", "roc_auc"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message says what is wrong and how to fix it."""
+
+
+class ConfigError(UserError):
+    """params.yaml is missing, unreadable, or holds a wrong key or value."""
+
+
+class StrictModel(BaseModel):
+    # extra="forbid" turns a misspelt key into an error instead of a silently ignored setting.
+    # params.yaml lists every setting, so it is the one place to look; the few fields with a default
+    # are there so that a params file written before the field existed still loads.
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataParams(StrictModel):
+    source: Literal["breast_cancer", "wine", "diabetes", "csv"]
+    path: Path | None
+    target: str = Field(min_length=1)
+    features: list[str]
+    test_size: float = Field(gt=0, lt=1)
+    seed: int
+    # The data's fingerprint (see data.fingerprint); when set, other data is refused.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _csv_needs_a_path(self) -> DataParams:
+        if self.source == "csv" and self.path is None:
+            raise ValueError("data.source is csv, so data.path must give the CSV file")
+        return self
+
+
+class ModelParams(StrictModel):
+    n_estimators: int = Field(ge=1)
+    max_depth: int | None = Field(ge=1)
+
+
+class TrackingParams(StrictModel):
+    uri: str = Field(min_length=1)
+    experiment: str = Field(min_length=1)
+
+
+class RegistryParams(StrictModel):
+    model_name: str = Field(min_length=1)
+    # The challenger must beat the champion by more than this on the primary metric.
+    promotion_margin: float = Field(default=0.0, ge=0)
+
+
+class ServingParams(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_batch_rows: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    # Any SQLAlchemy URL; PREDICTION_LOG_URL overrides it (see prediction_log_url below).
+    prediction_log_url: str = "sqlite:///predictions.db"
+
+
+class FeatureLimits(StrictModel):
+    """Per-feature overrides of the monitoring limits; a limit left out keeps the section's."""
+
+    effect_threshold: float | None = Field(default=None, ge=0)
+    max_missing_increase: float | None = Field(default=None, ge=0, le=1)
+    max_out_of_range_share: float | None = Field(default=None, ge=0, le=1)
+    range_margin: float | None = Field(default=None, ge=0)
+    max_unseen_share: float | None = Field(default=None, ge=0, le=1)
+    max_wrong_type_share: float | None = Field(default=None, ge=0, le=1)
+
+
+class MonitoringParams(StrictModel):
+    """Drift and data-quality monitoring (monitor.py; the statistics in drift_statistics.py)."""
+
+    window_rows: int = Field(default=5000, ge=1)
+    min_rows: int = Field(default=100, ge=1)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    effect_threshold: float = Field(default=0.05, ge=0)
+    max_missing_increase: float = Field(default=0.1, ge=0, le=1)
+    max_out_of_range_share: float = Field(default=0.05, ge=0, le=1)
+    range_margin: float = Field(default=0.1, ge=0)
+    max_unseen_share: float = Field(default=0.01, ge=0, le=1)
+    max_wrong_type_share: float = Field(default=0.0, ge=0, le=1)
+    # Keyed by feature name, or `prediction` for the model's output.
+    features: dict[str, FeatureLimits] = Field(default_factory=dict)
+    html_sample_rows: int = Field(default=5000, ge=0)  # 0: no Evidently HTML report
+    # A Slack-compatible incoming webhook; MONITOR_WEBHOOK_URL overrides it (see webhook_url below).
+    webhook_url: str | None = None
+    webhook_attempts: int = Field(default=3, ge=1)
+    webhook_backoff_seconds: float = Field(default=1.0, ge=0)
+    report_dir: Path = Path("reports")  # relative to the params file's folder: params.resolve()
+
+
+class AuditParams(StrictModel):
+    path: Path = Path("audit/audit.jsonl")  # relative to the params file's folder
+    # file: the JSON-lines file above; database: the prediction log's database
+    store: Literal["file", "database"] = "file"
+
+
+class ModelCardParams(StrictModel):
+    intended_use: str = ""  # who may use the model, and for what
+    limitations: list[str] = Field(default_factory=list)
+
+
+class ComplianceParams(StrictModel):
+    # Run the compliance rules before `promote` moves the champion alias.
+    on_promotion: bool = True
+    # The primary metric the holdout must reach whatever the champion scores (null: no floor).
+    min_score: float | None = None
+
+
+class GovernanceParams(StrictModel):
+    """Level 4: the audit trail, the model card and the compliance gate."""
+
+    audit: AuditParams = Field(default_factory=AuditParams)
+    model_card: ModelCardParams = Field(default_factory=ModelCardParams)
+    compliance: ComplianceParams = Field(default_factory=ComplianceParams)
+
+
+class GateParams(StrictModel):
+    """Level 4's promotion gate: a paired significance test and guardrails (see promotion.py)."""
+
+    # The challenger must beat the champion with a one-sided p-value below this (significance.py).
+    significance_level: float = Field(default=0.05, gt=0, lt=1)
+    # The smallest improvement worth a new model, as a share of the champion's error (1 - score,
+    # or rmse/mae itself). Tested, not just compared: see significance.py for why it matters.
+    min_relative_improvement: float = Field(default=0.05, ge=0, lt=1)
+    # Resamples of the paired bootstrap (f1, roc_auc): more is steadier and slower.
+    bootstrap_rounds: int = Field(default=1000, ge=100)
+    # The 95th percentile of a one-row prediction, in milliseconds, measured by the gate. The
+    # 100-tree forest takes ~5 ms on a quiet machine but 100-150 ms on an overloaded one, so the
+    # default catches a model many times slower, not a busy CI runner; set your service's budget.
+    max_p95_latency_ms: float = Field(default=250.0, gt=0)
+    # Classifiers: the challenger's Brier score may exceed the champion's by at most this.
+    max_brier_increase: float = Field(default=0.01, ge=0)
+
+
+class FairnessParams(StrictModel):
+    """Which columns are sensitive and how large a gap between their groups may be (fairness.py).
+
+    `sensitive_attributes` has no default on purpose: left out (or null), the fairness check
+    refuses; a dataset with none says so with `[]` and `no_sensitive_attributes_reason`."""
+
+    sensitive_attributes: list[str] | None = None
+    no_sensitive_attributes_reason: str | None = None
+    max_error_gap: float = Field(default=0.1, ge=0)
+    max_parity_gap: float | None = Field(default=None, ge=0)  # null: reported, not enforced
+    min_group_size: int = Field(default=30, ge=1)
+    bins: int = Field(default=4, ge=2)  # quantile bins for a numeric column with many values
+
+
+class ImportanceParams(StrictModel):
+    """Permutation importance on the holdout, logged with every trained model (importance.py)."""
+
+    n_repeats: int = Field(default=5, ge=1, le=50)
+    max_rows: int = Field(default=1000, ge=10)  # a larger holdout is sampled down to this
+
+
+# Level 4: the service's explanations and the performance report once labels arrive.
+class ExplainParams(StrictModel):
+    top_k: int = Field(default=5, ge=1)  # contributions returned by /explain
+    timeout_seconds: float = Field(default=2.0, gt=0)  # a slower explanation answers 504
+
+
+class PerformanceParams(StrictModel):
+    window_hours: float = Field(default=24, gt=0)  # predictions are grouped by when they were made
+    min_labels: int = Field(default=200, ge=1)  # fewer labels in a window: "not enough labels"
+    # A window degrades when its primary metric is worse than on the training holdout by more
+    # than this share of the holdout value (0.1: 10% worse).
+    max_relative_drop: float = Field(default=0.1, gt=0)
+
+
+class Params(StrictModel):
+    task: Task
+    data: DataParams
+    model: ModelParams
+    metric: Metric
+    tracking: TrackingParams
+    registry: RegistryParams
+    serving: ServingParams
+    monitoring: MonitoringParams
+    governance: GovernanceParams = Field(default_factory=GovernanceParams)
+    # Level 4 governance: the gate's test and guardrails, fairness, permutation importance.
+    gate: GateParams = Field(default_factory=GateParams)
+    fairness: FairnessParams | None = None  # None: the fairness check refuses (see fairness.py)
+    importance: ImportanceParams = Field(default_factory=ImportanceParams)
+    explain: ExplainParams = ExplainParams()  # level 4 (service)
+    performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
+
+    # The folder of the params file: relative paths inside it are resolved against this folder,
+    # never against the current working directory.
+    _root: Path = PrivateAttr(default=PROJECT_ROOT)
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Params:
+        allowed = METRICS_BY_TASK[self.task]
+        if self.metric not in allowed:
+            raise ValueError(
+                f"metric {self.metric} does not fit a {self.task} task: "
+                f"use one of {', '.join(allowed)}"
+            )
+        return self
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def resolve(self, path: str | Path) -> Path:
+        """`path` made absolute: taken as relative to the params file's folder."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self._root / path
+
+    def resolve_database_url(self, url: str) -> str:
+        """A relative `sqlite:///file.db` made absolute against the params file's folder; any other
+        URL (PostgreSQL, an absolute SQLite path) unchanged."""
+        if not url.startswith(SQLITE_PREFIX):
+            return url
+        return SQLITE_PREFIX + self.resolve(url.removeprefix(SQLITE_PREFIX)).as_posix()
+
+
+def prediction_log_url(params: Params) -> str:
+    """Where served predictions are stored: PREDICTION_LOG_URL when set (PostgreSQL, say), else
+    serving.prediction_log_url, so the log does not depend on the folder the service starts in."""
+    return params.resolve_database_url(
+        os.environ.get("PREDICTION_LOG_URL") or params.serving.prediction_log_url
+    )
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """Read and check a params file (default: the project's); a ConfigError names a wrong key."""
+    path = Path(path).resolve() if path is not None else PARAMS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"No params file at {path}. Fix: pass --params PATH.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path.name} is not valid YAML ({error}). Fix the syntax.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name} must map keys to values, such as `task: regression`.")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, path.name)) from None
+    params._root = path.parent
+    if params.data.path is not None:
+        params.data.path = params.resolve(params.data.path)
+    return params
+
+
+def describe_validation_error(error: ValidationError, filename: str) -> str:
+    """One sentence per problem, each naming its key the way it is written in the file."""
+    problems = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}': remove it or correct its spelling")
+        elif problem["type"] == "missing":
+            problems.append(f"missing key '{key}': add it")
+        elif problem["type"] == "value_error":
+            # Raised by the checks above, whose messages already name their keys.
+            problems.append(problem["msg"].removeprefix("Value error, "))
+        else:
+            problems.append(f"'{key}': {problem['msg']} (got {problem['input']!r})")
+    return f"{filename}: " + "; ".join(problems) + f". Fix {filename} and run again."

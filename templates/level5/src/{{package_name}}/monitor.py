@@ -1,0 +1,320 @@
+"""Monitoring: drift and data quality of the served inputs and outputs, with alerts.
+
+`python -m <package> monitor` reads the champion's most recent `monitoring.window_rows` predictions
+from the prediction log, and checks each feature and the model's output
+against the reference saved with the champion at training time (reference.py):
+
+- drift: a test (KS for numbers, chi-square for categories), its p-value corrected across all
+  columns (Holm), and the PSI effect size; see drift_statistics.py for why an alarm needs both;
+- data quality: missing share, values outside the training range, unseen categories, wrong types.
+
+It writes into `monitoring.report_dir`:
+
+    drift_summary.json  per column: test, statistic, p-value (raw and corrected), effect size,
+                        threshold and verdict, plus each quality check; the alarms; the webhook
+    drift_report.html   Evidently's report on a sample of the window, to look at distributions
+                        (its own per-column verdicts are Evidently's; the JSON holds ours)
+
+Each crossed threshold is posted to the webhook, if one is configured (alerts.py).
+Exit codes: 0 nothing crossed; 1 at least one alarm; 2 a usage error (no log, no champion);
+3 fewer than `monitoring.min_rows` rows of the champion in the window, so nothing was judged.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import sqlalchemy as sa
+
+from . import drift_statistics as ds
+from .alerts import Alert, Delivery, describe_target, send_alerts, webhook_url
+from .config import MonitoringParams, Params, UserError, prediction_log_url
+from .metrics import publish_gauges
+from .prediction_log import make_engine, predictions
+from .reference import PREDICTION, load_reference
+
+HTML_NAME = "drift_report.html"
+SUMMARY_NAME = "drift_summary.json"
+
+QUIET, ALARM, NOT_ENOUGH_DATA = "quiet", "alarm", "not enough data"
+EXIT_CODES = {QUIET: 0, ALARM: 1, NOT_ENOUGH_DATA: 3}
+
+
+def run_monitor(params: Params) -> dict:
+    """Check the latest window, write the reports, send the alerts; return the JSON summary."""
+    reference, version = load_reference(params)
+    window = load_window(params, reference, version)
+    summary = summarize(params, reference, window, version)
+    report_dir = params.resolve(params.monitoring.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = report_dir / SUMMARY_NAME
+    if params.monitoring.html_sample_rows and len(window):
+        html_path = report_dir / HTML_NAME
+        write_html(reference, window, params.monitoring, html_path)
+        summary["html_report"] = str(html_path)
+    alerts = [Alert(**alarm, report=str(summary_path)) for alarm in summary["alarms"]]
+    deliveries = send_alerts(params, alerts)
+    summary["webhook"] = describe_deliveries(params, deliveries)
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    publish_gauges(params, gauges(summary))
+    print_summary(summary, summary_path)
+    return summary
+
+
+def gauges(summary: dict) -> dict[str, float]:
+    """The numbers the service shows on /metrics, where Prometheus' alert rules watch them."""
+    features = summary["features"]
+    drifted = [name for name, column in features.items() if column["drift"]["verdict"] == ds.DRIFT]
+    quality = [alarm for alarm in summary["alarms"] if alarm["check"] != "drift"]
+    return {
+        "drift_detected": float(any(alarm["check"] == "drift" for alarm in summary["alarms"])),
+        "drifted_feature_share": len(drifted) / max(len(features), 1),
+        # columns with a data-quality alarm (missing, out of range, unseen, wrong type)
+        "anomaly_share": len({alarm["column"] for alarm in quality}) / max(len(features), 1),
+    }
+
+
+def read_window(url: str, version: str, features: list[str], limit: int) -> pd.DataFrame:
+    """The latest `limit` predictions of one model version: one column per feature, `prediction`.
+
+    Unlike `prediction_log.read_predictions`, the database does the heavy lifting: it extracts
+    each feature from the logged JSON and joins a column's values into one JSON text
+    (group_concat in SQLite, string_agg in PostgreSQL), which orjson parses in one call. A
+    million-row window takes seconds and a few hundred MB, instead of minutes and gigabytes
+    spent on a Python dict per row. A value stays as logged (a text in a number column is still
+    a text), so the data-quality checks see it; a missing value or feature reads as null.
+    """
+    if not has_prediction_log(url):
+        raise UserError(
+            f"No prediction log at {url} yet, so there is nothing to compare. "
+            f"Fix: start the service (`python -m {__package__} serve`) and send it requests."
+        )
+    table = predictions
+    window = (
+        sa.select(table.c.inputs, table.c.prediction)
+        .where(table.c.model_version == version)
+        .order_by(table.c.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    # `->` returns a value's JSON text exactly as logged (SQLite >= 3.38, PostgreSQL); SQLite's
+    # json_extract would round numbers to 15 digits, moving values that sit on a bin edge.
+    columns = [window.c.inputs.op("->")(name) for name in features] + [window.c.prediction]
+    query = sa.select(sa.func.count(), *[json_array(column) for column in columns])
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows, *texts = connection.execute(query).one()
+    finally:
+        engine.dispose()
+    names = [*features, "prediction"]
+    if not rows:
+        return pd.DataFrame({name: [] for name in names})
+    parsed = {}
+    for name in names:
+        # One column at a time, each text dropped once parsed: never all texts and lists at once.
+        parsed[name] = pd.Series(orjson.loads(f"[{texts.pop(0)}]"))
+    return pd.DataFrame(parsed)
+
+
+def json_array(column: sa.ColumnElement) -> sa.ColumnElement:
+    """The column's JSON values over the window, joined by commas: a JSON array without brackets.
+    A missing value is SQL NULL, which the join would skip: it becomes the JSON `null`."""
+    return sa.func.aggregate_strings(sa.func.coalesce(sa.cast(column, sa.Text), "null"), ",")
+
+
+def has_prediction_log(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        return sa.inspect(engine).has_table(predictions.name)
+    finally:
+        engine.dispose()
+
+
+def load_window(params: Params, reference: dict, version: str) -> pd.DataFrame:
+    """The champion's latest logged rows: one column per feature as logged, and `prediction`."""
+    url = prediction_log_url(params)
+    window = read_window(url, version, list(reference["features"]), params.monitoring.window_rows)
+    if reference[PREDICTION]["kind"] == ds.CATEGORICAL:
+        # Class labels are compared as text (the reference counted them so), 0 and "0" alike.
+        labels = window[PREDICTION]
+        window[PREDICTION] = labels.astype(str).where(labels.notna())
+    return window
+
+
+def column_limits(monitoring: MonitoringParams, columns: list[str]) -> dict[str, ds.Thresholds]:
+    """The section's limits for each column, with its overrides from `monitoring.features`."""
+    unknown = sorted(set(monitoring.features) - set(columns))
+    if unknown:
+        raise UserError(
+            f"monitoring.features names {unknown}, which the champion's reference does not have "
+            f"(columns: {', '.join(columns)}). Fix: correct the names in params.yaml."
+        )
+    defaults = {field: getattr(monitoring, field) for field in ds.Thresholds.__dataclass_fields__}
+    limits = {}
+    for name in columns:
+        overrides = monitoring.features.get(name)
+        given = overrides.model_dump(exclude_none=True) if overrides else {}
+        limits[name] = ds.Thresholds(**{**defaults, **given})
+    return limits
+
+
+def summarize(params: Params, reference: dict, window: pd.DataFrame, version: str) -> dict:
+    """Every column's drift and quality verdicts, the alarms, and the overall status."""
+    monitoring = params.monitoring
+    references = {**reference["features"], PREDICTION: reference[PREDICTION]}
+    limits = column_limits(monitoring, list(references))
+    columns = ds.assess(references, window, limits, monitoring.alpha, monitoring.min_rows)
+    alarms = list_alarms(columns, version)
+    if alarms:
+        status = ALARM
+    elif len(window) < monitoring.min_rows:
+        status = NOT_ENOUGH_DATA
+    else:
+        status = QUIET
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_version": version,
+        "status": status,
+        "rows": len(window),
+        "reference_rows": reference["rows"],
+        "min_rows": monitoring.min_rows,
+        "alpha": monitoring.alpha,
+        "correction": "holm",
+        "effect_size": "psi",
+        "alarms": alarms,
+        "features": {name: columns[name] for name in reference["features"]},
+        PREDICTION: columns[PREDICTION],
+    }
+
+
+def list_alarms(columns: dict[str, dict], version: str) -> list[dict]:
+    """One alarm per crossed threshold: drift of a column, or one of its quality checks."""
+    alarms = []
+    for name, column in columns.items():
+        drift = column["drift"]
+        if drift["verdict"] == ds.DRIFT:
+            alarms.append(
+                alarm("drift", name, drift["effect_size"], drift["effect_threshold"], version)
+            )
+        for check, result in column["quality"].items():
+            if result["verdict"] == ds.ALARM:
+                alarms.append(alarm(check, name, result["value"], result["threshold"], version))
+    return alarms
+
+
+def alarm(check: str, column: str, value: float, threshold: float, version: str) -> dict:
+    return {
+        "check": check,
+        "column": column,
+        "value": value,
+        "threshold": threshold,
+        "model_version": version,
+    }
+
+
+def describe_deliveries(params: Params, deliveries: list[Delivery]) -> dict:
+    url = webhook_url(params)
+    return {
+        "target": describe_target(url) if url else None,
+        "delivered": sum(delivery.delivered for delivery in deliveries),
+        "failed": [
+            {
+                "check": d.alert.check,
+                "column": d.alert.column,
+                "attempts": d.attempts,
+                "error": d.error,
+            }
+            for d in deliveries
+            if not d.delivered
+        ],
+    }
+
+
+def reference_sample(reference: dict, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A frame drawn from the saved summaries, for Evidently: numbers from the reference sample,
+    categories in their training shares. Columns are drawn apart; Evidently compares them apart."""
+    columns = {}
+    for name, summary in {**reference["features"], PREDICTION: reference[PREDICTION]}.items():
+        if summary["kind"] == ds.NUMERIC:
+            values = np.asarray(summary["sample"] or [np.nan])
+        else:
+            counts = summary["counts"] or {"": 1}
+            values = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
+        columns[name] = rng.choice(values, size=rows, replace=len(values) < rows)
+    return pd.DataFrame(columns)
+
+
+def write_html(
+    reference: dict, window: pd.DataFrame, monitoring: MonitoringParams, path: Path
+) -> None:
+    """Evidently's drift report on at most `html_sample_rows` rows of each side: a human view that
+    stays fast on a million-row window (Evidently took 71 s on 1M x 10 rows in full)."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    rng = np.random.default_rng(0)
+    current = window.sample(min(len(window), monitoring.html_sample_rows), random_state=0)
+    current = current.reset_index(drop=True)
+    kinds = {name: summary["kind"] for name, summary in reference["features"].items()}
+    kinds[PREDICTION] = reference[PREDICTION]["kind"]
+    numbers = [name for name, kind in kinds.items() if kind == ds.NUMERIC]
+    for name in numbers:
+        current[name] = pd.to_numeric(current[name], errors="coerce")
+    definition = DataDefinition(
+        numerical_columns=numbers,
+        categorical_columns=[name for name, kind in kinds.items() if kind == ds.CATEGORICAL],
+    )
+    reference_frame = reference_sample(reference, monitoring.html_sample_rows, rng)
+    preset = DataDriftPreset(method="psi", threshold=monitoring.effect_threshold)
+    with warnings.catch_warnings():
+        # A constant column makes numpy warn inside Evidently's summaries; the report is fine.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        snapshot = Report([preset], include_tests=True).run(
+            Dataset.from_pandas(current, data_definition=definition),
+            Dataset.from_pandas(reference_frame, data_definition=definition),
+        )
+        snapshot.save_html(str(path))
+
+
+def print_summary(summary: dict, summary_path: Path) -> None:
+    """A table a person can read in a terminal: one line per column, then the alarms."""
+    print(
+        f"Checked {summary['rows']} logged predictions of model version {summary['model_version']} "
+        f"against its training reference ({summary['reference_rows']} rows); "
+        f"alpha {summary['alpha']} (Holm), effect size PSI, min rows {summary['min_rows']}."
+    )
+    header = f"{'column':<28} {'test':<10} {'statistic':>9} {'p (Holm)':>9} {'PSI':>7} {'limit':>6}"
+    print(f"  {header}  verdict")
+    columns = {**summary["features"], PREDICTION: summary[PREDICTION]}
+    for name, column in columns.items():
+        drift = column["drift"]
+        print(
+            f"  {name[:28]:<28} {drift['test']:<10} {number(drift['statistic']):>9} "
+            f"{number(drift['p_value_adjusted']):>9} {number(drift['effect_size']):>7} "
+            f"{drift['effect_threshold']:>6.3g}  {drift['verdict']}"
+        )
+    for alarm in summary["alarms"]:
+        value, threshold = alarm["value"], alarm["threshold"]
+        print(f"ALARM {alarm['check']} in '{alarm['column']}': {value:.4g} > {threshold:.4g}")
+    webhook = summary["webhook"]
+    if webhook["target"]:
+        print(f"Webhook {webhook['target']}: {webhook['delivered']} alert(s) delivered.")
+        for failure in webhook["failed"]:
+            print(
+                f"  NOT delivered: {failure['check']} in '{failure['column']}' "
+                f"after {failure['attempts']} attempt(s): {failure['error']}"
+            )
+    print(f"Status: {summary['status'].upper()}. Summary: {summary_path}")
+    if "html_report" in summary:
+        print(f"Evidently report (distributions, on a sample): {summary['html_report']}")
+
+
+def number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
