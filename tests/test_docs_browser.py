@@ -29,7 +29,9 @@ def test_each_level_page_shows_its_title_diagram_and_exercises(site: Path) -> No
     with static_server(site) as base:
         for number, level in all_levels().items():
             dom = rendered_dom(f"{base}/levels/level{number}/")
-            assert re.search(rf"<h1[^>]*>Level {number}: {re.escape(html.escape(level.name))}<", dom), f"level {number}: no title"
+            assert re.search(rf"<h1[^>]*>Level {number}: {re.escape(html.escape(level.name))}<", dom), (
+                f"level {number}: no title"
+            )
             # Material swaps each <pre class="mermaid"> for a <div class="mermaid"> once Mermaid drew it.
             assert '<div class="mermaid"' in dom, f"level {number}: the diagram was not rendered"
             assert '<pre class="mermaid">' not in dom, f"level {number}: a diagram was left undrawn"

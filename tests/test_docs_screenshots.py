@@ -82,7 +82,10 @@ def example_rows(project: GeneratedProject) -> list[dict]:
 
 def http_with_key(method: str, url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
-        url, json.dumps(body).encode(), method=method, headers={"Content-Type": "application/json", "X-API-Key": API_KEY}
+        url,
+        json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, json.loads(response.read())
@@ -117,7 +120,7 @@ def swagger_assets_served_locally(service: str, swagger: Path) -> Iterator[str]:
     """A loopback proxy to the real service whose /docs page takes Swagger UI from npm, not from its CDN."""
 
     class Proxy(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the base class's name)
+        def do_GET(self) -> None:
             if self.path.startswith("/swagger-ui-dist/"):
                 body, kind = (swagger / self.path.removeprefix("/swagger-ui-dist/")).read_bytes(), None
             else:
@@ -133,7 +136,7 @@ def swagger_assets_served_locally(service: str, swagger: Path) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy) as server:

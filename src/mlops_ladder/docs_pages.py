@@ -19,7 +19,7 @@ def level_facts_markdown(number: int) -> str:
     """The facts block of one level page (included by docs/levels/levelN.md)."""
     level = all_levels()[number]
     lines = [
-        f"<!-- Generated from templates/levels.yml by `python -m mlops_ladder.docs_pages`; edit that file. -->",
+        "<!-- Generated from templates/levels.yml by `python -m mlops_ladder.docs_pages`; edit that file. -->",
         "",
         f"**{level.summary}**",
         "",
