@@ -8,13 +8,13 @@ what these show (`pytest tests/test_docs_screenshots.py`); the site builds from 
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
 import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ def test_mlflow_ui_shows_champion_and_challenger(project: GeneratedProject, tmp_
         name = registered_model(base)
         aliases = model_aliases(base, name)
         assert {"champion", "challenger"} <= set(aliases), aliases
-        png = screenshot(f"{base}/#/models/{name}", IMAGES / "mlflow-champion-challenger.png")
+        png = screenshot(f"{base}/#/models/{name}", IMAGES / "mlflow-champion-challenger.png", width=1600, height=1000)
     assert is_real_png(png)
 
 
@@ -119,7 +119,7 @@ def model_aliases(base: str, name: str) -> list[str]:
 def swagger_assets_served_locally(service: str, swagger: Path) -> Iterator[str]:
     """A loopback proxy to the real service whose /docs page takes Swagger UI from npm, not from its CDN."""
 
-    class Proxy(http.server.BaseHTTPRequestHandler):
+    class Proxy(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/swagger-ui-dist/"):
                 body, kind = (swagger / self.path.removeprefix("/swagger-ui-dist/")).read_bytes(), None
@@ -139,7 +139,7 @@ def swagger_assets_served_locally(service: str, swagger: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy) as server:
+    with ThreadingHTTPServer(("127.0.0.1", 0), Proxy) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"

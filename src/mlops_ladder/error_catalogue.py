@@ -148,10 +148,26 @@ def _placeholder(node: ast.expr) -> str:
     if isinstance(node, ast.Subscript | ast.Starred):
         return _placeholder(node.value)
     if isinstance(node, ast.Call):
-        return _placeholder(node.func)
+        return _call_placeholder(node)
     if isinstance(node, ast.BoolOp):
         return _placeholder(node.values[0])
     return "value"
+
+
+# Calls that only reshape a value: the placeholder names the value (`", ".join(known)` is `<known>`).
+RESHAPING = {"join", "sorted", "str", "repr", "list", "lower", "upper", "strip"}
+
+
+def _call_placeholder(call: ast.Call) -> str:
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    if name == "len" and call.args:
+        return f"number of {_placeholder(call.args[0])}"
+    if name in RESHAPING:
+        if call.args and (name == "join" or not isinstance(call.func, ast.Attribute)):
+            return _placeholder(call.args[0])
+        if isinstance(call.func, ast.Attribute):
+            return _placeholder(call.func.value)
+    return _placeholder(call.func)
 
 
 def _plain(text: str) -> str:
