@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from docs_site import REPO, build_site
+from typer.testing import CliRunner
 
 from mlops_ladder import docs_pages
+from mlops_ladder.cli import app
 from mlops_ladder.cli_reference import command_names
 from mlops_ladder.error_catalogue import error_messages
 from mlops_ladder.levels import all_levels
@@ -51,12 +54,15 @@ def test_the_catalogue_spells_out_constants_and_marks_run_time_values() -> None:
     assert csv_fix.startswith("Export the table as a comma-separated CSV file")  # a module constant, spelled out
 
 
-def test_the_cli_reference_has_every_command() -> None:
+def test_the_cli_reference_has_every_command_and_every_option_its_help_shows() -> None:
     page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
     assert command_names(), "no command found"
     for name in command_names():
         assert f"## mlops-ladder {name}" in page
-        assert f"Usage: mlops-ladder {name} [OPTIONS]" in page
+        assert f"mlops-ladder {name} [OPTIONS]" in page
+        shown = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"}).output
+        for option in set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", shown)) - {"--help"}:
+            assert f"`{option}" in page, f"mlops-ladder {name} --help shows {option}; the reference does not"
 
 
 @pytest.mark.parametrize("number", sorted(all_levels()))
