@@ -3,12 +3,14 @@
 A level-4 project is rendered, its pipeline run twice (a champion, then a challenger), its real service
 started and sent traffic, and `monitor` run on that traffic. Then: the Evidently drift report it wrote,
 the MLflow UI over its store (a real `mlflow ui`), and the service's /docs page. Run it after changing
-what these show (`pytest tests/test_docs_screenshots.py`); the site builds from the committed images.
+what these show with `MLOPS_LADDER_UPDATE_SCREENSHOTS=1 pytest tests/test_docs_screenshots.py`; without it the
+images go to a temporary folder, so a test run leaves the checkout clean. The site builds from the committed images.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import urllib.request
@@ -24,7 +26,15 @@ from serving import free_port, http, serving, started
 
 pytestmark = pytest.mark.slow
 
-IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/images when asked to update the committed screenshots, else a scratch folder."""
+    return DOCS_IMAGES if os.environ.get("MLOPS_LADDER_UPDATE_SCREENSHOTS") else tmp_path_factory.mktemp("images")
+
+
 API_KEY = "docs-screenshot-key"
 
 
@@ -36,7 +46,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> GeneratedProject:
     return project
 
 
-def test_drift_report(project: GeneratedProject, tmp_path: Path) -> None:
+def test_drift_report(project: GeneratedProject, images: Path, tmp_path: Path) -> None:
     with serving(project, tmp_path / "serve.log") as base:
         rows = example_rows(project)
         for start in range(0, 400, 50):
@@ -46,11 +56,11 @@ def test_drift_report(project: GeneratedProject, tmp_path: Path) -> None:
     result = project.run(project.python, "-m", project.package, "monitor", check=False, timeout=600)
     assert result.returncode in (0, 1), result.stdout + result.stderr  # quiet or alarm: both wrote the report
     report = next((project.path / "reports").glob("drift_report.html"))
-    png = screenshot(report.as_uri(), IMAGES / "drift-report.png", height=1000)
+    png = screenshot(report.as_uri(), images / "drift-report.png", height=1000)
     assert is_real_png(png)
 
 
-def test_mlflow_ui_shows_champion_and_challenger(project: GeneratedProject, tmp_path: Path) -> None:
+def test_mlflow_ui_shows_champion_and_challenger(project: GeneratedProject, images: Path, tmp_path: Path) -> None:
     port = free_port()
     command = [project.python, "-m", "mlflow", "ui", "--backend-store-uri", "sqlite:///mlflow.db"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
@@ -61,14 +71,14 @@ def test_mlflow_ui_shows_champion_and_challenger(project: GeneratedProject, tmp_
         name = registered_model(base)
         aliases = model_aliases(base, name)
         assert {"champion", "challenger"} <= set(aliases), aliases
-        png = screenshot(f"{base}/#/models/{name}", IMAGES / "mlflow-champion-challenger.png", width=1600, height=1000)
+        png = screenshot(f"{base}/#/models/{name}", images / "mlflow-champion-challenger.png", width=1600, height=1000)
     assert is_real_png(png)
 
 
-def test_service_docs_page(project: GeneratedProject, tmp_path: Path) -> None:
+def test_service_docs_page(project: GeneratedProject, images: Path, tmp_path: Path) -> None:
     swagger = ensure_npm_package(SWAGGER_PACKAGE, SWAGGER_DIR)
     with serving(project, tmp_path / "serve.log") as base, swagger_assets_served_locally(base, swagger) as docs:
-        png = screenshot(f"{docs}/docs", IMAGES / "service-docs.png", height=1100)
+        png = screenshot(f"{docs}/docs", images / "service-docs.png", height=1100)
     assert is_real_png(png)
 
 
