@@ -194,7 +194,7 @@ class PerformanceParams(StrictModel):
 class SimulationParams(StrictModel):
     """Level 5: `simulate` replays a drifting stream through the real loop (simulate.py)."""
 
-    seed: int = 0  # the split, the stream and the models: same seed, same decisions and figure
+    seed: int = 1  # the split, the stream and the models: same seed, same decisions and figure
     batches: int = Field(default=40, ge=2)
     batch_rows: int = Field(default=50, ge=1)
     drift_batch: int = Field(default=12, ge=1)  # the first batch whose feature drifts (from 0)
@@ -202,7 +202,7 @@ class SimulationParams(StrictModel):
     drift_shift: float = Field(default=3.0, gt=0)  # numbers: + this many standard deviations
     label_delay: int = Field(default=2, ge=0)  # labels of batch t arrive with batch t + this
     history_share: float = Field(default=0.5, gt=0, lt=1)  # the initial champion's share of data
-    holdout_share: float = Field(default=0.4, gt=0, lt=1)  # held out by every simulated training
+    holdout_share: float = Field(default=0.5, gt=0, lt=1)  # held out by every simulated training
     window_rows: int = Field(default=200, ge=1)  # monitoring window of the simulated service
     min_rows: int = Field(default=100, ge=1)  # fewer rows in the window: no alarm
     retrain_rows: int = Field(default=200, ge=10)  # labelled rows since the alarm a retrain takes

@@ -161,9 +161,21 @@ class Batch:
     labels: list  # the true outcomes, which arrive label_delay batches later
 
 
+def as_csv_reads_it(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimals rounded to 12 significant digits. The retrains train from CSV files, and pandas
+    reads a 17-digit decimal back a hair off: the drift reference would then hold other values
+    than the service logged, and a 0/1 column would look entirely new. 12 digits read back exact."""
+    rounded = frame.copy()
+    for name in rounded.columns:
+        if pd.api.types.is_float_dtype(rounded[name]):
+            rounded[name] = rounded[name].map(lambda value: float(f"{value:.12g}"))
+    return rounded
+
+
 def split_history(frame: pd.DataFrame, simulation: SimulationParams) -> tuple[pd.DataFrame, ...]:
     """The history the first champion trains on, and the rows the stream replays."""
-    shuffled = frame.sample(frac=1.0, random_state=simulation.seed).reset_index(drop=True)
+    shuffled = as_csv_reads_it(frame.sample(frac=1.0, random_state=simulation.seed))
+    shuffled = shuffled.reset_index(drop=True)
     cut = round(len(shuffled) * simulation.history_share)
     return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
 
@@ -199,7 +211,7 @@ def build_stream(
         served = rows[features].reset_index(drop=True)
         if index >= simulation.drift_batch:
             served = drift.apply(served)
-        batches.append(Batch(index, served, rows[target].tolist()))
+        batches.append(Batch(index, as_csv_reads_it(served), rows[target].tolist()))
     return batches
 
 
@@ -251,7 +263,9 @@ def simulation_params(params: Params, stores: Path) -> Params:
             }
         ),
         "performance": params.performance.model_copy(update={"min_labels": simulation.min_labels}),
-        "importance": params.importance.model_copy(update={"n_repeats": 2}),
+        "importance": params.importance.model_copy(
+            update={"n_repeats": min(params.importance.n_repeats, 2)}
+        ),
     }
     copy = params.model_copy(update=updates)
     copy._root = params.root
@@ -368,7 +382,6 @@ class Replay:
     stores: Path
     features: list[str]
     types: dict[str, str]
-    rest_rows: int
     service: Service
     started: float = field(default_factory=time.perf_counter)
     records: list[BatchRecord] = field(default_factory=list)
@@ -432,15 +445,16 @@ class Replay:
         if self.alarm_batch is None:
             return
         simulation = self.params.simulation
-        needed = min(simulation.retrain_rows, self.rest_rows)  # the stream repeats beyond that
         recent = labelled_since(self.params, self.features, self.sent_at[self.alarm_batch])
-        if len(recent) < needed:
+        if len(recent) < simulation.retrain_rows:
             return
+        # A row the stream served twice is kept once, so the gate's holdout never holds a row
+        # the challenger trained on.
+        training = recent.tail(simulation.retrain_rows).drop_duplicates().reset_index(drop=True)
         path = self.stores / f"retrain_batch_{index}.csv"
-        training = recent.tail(needed)
-        params = on_data(self.params, training, path, self.features)
         reason = f"alarm at batch {self.alarm_batch}"
-        self.note(index, RETRAIN, f"{needed} labelled rows since the {reason}")
+        self.note(index, RETRAIN, f"{len(training)} distinct labelled rows since the {reason}")
+        params = on_data(self.params, training, path, self.features)
         decision = retrain(params, reason)
         self.last_retrain, self.alarm_batch = index, None
         kind = PROMOTED if decision.promoted else REJECTED
@@ -515,9 +529,8 @@ def promote_by_hand(params: Params) -> str:
 
 
 def labelled_since(params: Params, features: list[str], since: float) -> pd.DataFrame:
-    """The labelled rows of the prediction log served since `since` (epoch seconds), as training
-    data: features and target. A row served twice is kept once, so the gate's holdout never
-    holds a row the challenger trained on."""
+    """The labelled rows of the prediction log served since `since` (epoch seconds), oldest first,
+    as training data: the features and the target."""
     logged = read_labelled(prediction_log_url(params))
     if logged.empty:
         return pd.DataFrame(columns=[*features, params.data.target])
@@ -525,7 +538,7 @@ def labelled_since(params: Params, features: list[str], since: float) -> pd.Data
     rows = logged[logged["label"].notna() & (logged["created_at"] >= cutoff)]
     frame = rows[features].reset_index(drop=True)
     frame[params.data.target] = rows["label"].tolist()
-    return frame.drop_duplicates(keep="last").reset_index(drop=True)
+    return frame
 
 
 def batch_metric(params: Params, labels: list, answer: dict) -> float | None:
@@ -610,7 +623,6 @@ def run_simulation(params: Params) -> dict:
             stores,
             features,
             feature_types(history[features]),
-            len(rest),
             service,
         )
         try:
@@ -805,8 +817,9 @@ def plot(summary: dict, params: Params, path: Path) -> None:
     )
     middle.set_yscale("symlog", linthresh=1.0)
     middle.set_ylabel("drift score")
-    middle.legend(loc="upper left", fontsize=8)
-    bottom.step(x, [int(r["version"]) for r in records], where="post", color="tab:green")
+    # A batch is answered first, then the loop acts: an event sits after its batch (the drift
+    # onset before it), and a swapped model answers from the next batch on.
+    bottom.step(x, [int(r["version"]) for r in records], where="mid", color="tab:green")
     bottom.set_ylabel("version served")
     bottom.set_xlabel(f"batch ({summary['stream']['batch_rows']} rows each)")
     drawn = set()
@@ -814,18 +827,19 @@ def plot(summary: dict, params: Params, path: Path) -> None:
         if event["kind"] not in EVENT_STYLES:
             continue
         colour, style = EVENT_STYLES[event["kind"]]
+        offset = {DRIFT_ONSET: -0.5, RETRAIN: 0.4}.get(event["kind"], 0.5)
+        label = None if event["kind"] in drawn else event["kind"]
         for axis in (top, middle, bottom):
             axis.axvline(
-                event["batch"],
+                event["batch"] + offset,
                 color=colour,
                 linestyle=style,
                 linewidth=1.2,
-                alpha=0.8,
-                label=event["kind"] if axis is top and event["kind"] not in drawn else None,
+                label=label if axis is top else None,
             )
         drawn.add(event["kind"])
-    top.legend(loc="lower left", fontsize=8)
-    figure.tight_layout()
+    figure.legend(loc="lower center", ncol=6, fontsize=8)
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
     # No software or date in the file: the same seed gives the same bytes.
     figure.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(figure)
