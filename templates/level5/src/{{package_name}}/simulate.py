@@ -37,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -296,7 +297,7 @@ class Service:
     def __init__(self, params: Params) -> None:
         self.params = params
         self.key = secrets.token_urlsafe(32)
-        self.client = None
+        self.client: Any = None  # a TestClient while the app runs
         self.version = ""
 
     def start(self) -> None:
@@ -511,6 +512,8 @@ def promote_by_hand(params: Params) -> str:
     """Phase 2's mistake: train a model on mixed-up labels and make it champion with no gate,
     keeping the replaced champion as `previous_champion` (where a rollback goes)."""
     champion = registry.get_champion(params)
+    if champion is None:
+        raise LookupError("phase 2 needs a champion to replace")
     trained = train(params)
     version = str(registry.register_challenger(params, trained.model_uri).version)
     name = params.registry.model_name
