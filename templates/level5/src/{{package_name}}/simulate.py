@@ -182,10 +182,10 @@ def split_history(frame: pd.DataFrame, simulation: SimulationParams) -> tuple[pd
 
 
 def choose_drift(params: Params, history: pd.DataFrame, features: list[str], run_id: str) -> Drift:
-    """`simulation.drift_feature`, or the feature the first champion leans on most (permutation
+    """`simulation.drift_feature`, or the number the first champion leans on most (permutation
     importance), so the drift is one that matters."""
     simulation = params.simulation
-    name = simulation.drift_feature or load_importance(run_id)["features"][0]["feature"]
+    name = simulation.drift_feature or most_important(history, run_id)
     if name not in features:
         raise UserError(
             f"simulation.drift_feature '{name}' is not a feature (features: {', '.join(features)})."
@@ -195,6 +195,14 @@ def choose_drift(params: Params, history: pd.DataFrame, features: list[str], run
     if pd.api.types.is_numeric_dtype(values):
         return Drift(name, shift=simulation.drift_shift * float(values.std()))
     return Drift(name)
+
+
+def most_important(history: pd.DataFrame, run_id: str) -> str:
+    """The first champion's most important number column (a shift whose size you can state), or
+    its most important column when it has no numbers."""
+    ranked = [item["feature"] for item in load_importance(run_id)["features"]]
+    numbers = [name for name in ranked if pd.api.types.is_numeric_dtype(history[name])]
+    return (numbers or ranked)[0]
 
 
 def build_stream(
