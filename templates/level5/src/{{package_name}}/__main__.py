@@ -237,6 +237,16 @@ def compliance_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def simulate_command(args: argparse.Namespace) -> int:
+    """Replay a drifting stream through the loop; write a figure and a summary (level 5)."""
+    from .simulate import run_simulation
+
+    summary = run_simulation(load_params(args.params))
+    recovered = summary["new_champion"] is not None
+    rolled_back = (summary["rollback"] or {}).get("rolled_back_batch") is not None
+    return 0 if recovered and rolled_back else 1
+
+
 def report_training(params: Params, result: TrainResult) -> None:
     from .tracking import tracking_uri
 
@@ -288,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("compliance", compliance_command),
         ("feedback", feedback_command),
         ("performance", performance_command),
+        ("simulate", simulate_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)

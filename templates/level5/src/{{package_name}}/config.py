@@ -191,6 +191,37 @@ class PerformanceParams(StrictModel):
     max_relative_drop: float = Field(default=0.1, gt=0)
 
 
+class SimulationParams(StrictModel):
+    """Level 5: `simulate` replays a drifting stream through the real loop (simulate.py)."""
+
+    seed: int = 1  # the split, the stream and the models: same seed, same decisions and figure
+    batches: int = Field(default=40, ge=2)
+    batch_rows: int = Field(default=50, ge=1)
+    drift_batch: int = Field(default=12, ge=1)  # the first batch whose feature drifts (from 0)
+    drift_feature: str | None = None  # null: the initial champion's most important feature
+    drift_shift: float = Field(default=3.0, gt=0)  # numbers: + this many standard deviations
+    label_delay: int = Field(default=2, ge=0)  # labels of batch t arrive with batch t + this
+    history_share: float = Field(default=0.5, gt=0, lt=1)  # the initial champion's share of data
+    holdout_share: float = Field(default=0.5, gt=0, lt=1)  # held out by every simulated training
+    window_rows: int = Field(default=200, ge=1)  # monitoring window of the simulated service
+    min_rows: int = Field(default=100, ge=1)  # fewer rows in the window: no alarm
+    retrain_rows: int = Field(default=200, ge=10)  # labelled rows since the alarm a retrain takes
+    cooldown_batches: int = Field(default=3, ge=0)  # after a retrain, the next waits this long
+    min_labels: int = Field(default=100, ge=1)  # the rollback rule judges no fewer labels
+    bad_model_after: int = Field(default=4, ge=0)  # phase 2 starts this long after the recovery
+    n_estimators: int = Field(default=20, ge=1)  # trees per simulated forest: it trains several
+    output_dir: Path = Path("reports/simulation")  # relative to the params file's folder
+
+    @model_validator(mode="after")
+    def _drift_inside_the_stream(self) -> SimulationParams:
+        if self.drift_batch >= self.batches:
+            raise ValueError(
+                f"simulation.drift_batch ({self.drift_batch}) must be below simulation.batches "
+                f"({self.batches}), or nothing drifts"
+            )
+        return self
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -207,6 +238,7 @@ class Params(StrictModel):
     importance: ImportanceParams = Field(default_factory=ImportanceParams)
     explain: ExplainParams = ExplainParams()  # level 4 (service)
     performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
+    simulation: SimulationParams = SimulationParams()  # level 5: `simulate`
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.
