@@ -16,8 +16,9 @@ The rule is a one-sided test fixed before the canary starts:
   p-value every hour and stopping at the first small one would abort equally good canaries far more
   often than `alpha` says;
 - at N, a one-sided test (live_statistics.py): the pooled two-proportion z-test on the error
-  rates (classification) or Welch's t-test on the per-row losses (regression). p below `canary.alpha`: aborted (the canary
-  alias is removed); otherwise promoted (canary -> champion, the old champion -> previous_champion);
+  rates (classification) or Welch's t-test on the per-row losses (regression). p below
+  `canary.alpha`: aborted (the canary alias is removed); otherwise promoted (canary -> champion,
+  the old champion -> previous_champion);
 - a canary that has not collected N rows within `canary.max_duration_hours` is aborted: unproven is
   not promoted.
 
@@ -122,16 +123,6 @@ def started_at(version) -> datetime:
     return datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
 
 
-def champion_baseline(params: Params, champion_version: str) -> np.ndarray:
-    """The champion's per-row losses on the holdout: how often (how much) it errs."""
-    import mlflow
-
-    holdout = promotion.load_holdout(params)
-    model = mlflow.sklearn.load_model(registry.version_uri(params, champion_version))
-    predictions = np.asarray(model.predict(holdout.x)).tolist()
-    return live_labels.row_losses(params, predictions, holdout.y.tolist())
-
-
 def evaluate(params: Params) -> CanaryDecision:
     """Where the running canary stands, without acting: what `canary status` prints."""
     from .tracking import configure_tracking
@@ -149,7 +140,7 @@ def evaluate(params: Params) -> CanaryDecision:
     since = started_at(canary)
     settings = params.canary
     loss = live_labels.loss_kind(params)
-    baseline = champion_baseline(params, str(champion.version))
+    baseline = live_labels.holdout_losses(params, str(champion.version))
     required = live_statistics.required_rows(
         loss, baseline, settings.detect_worse_by, settings.alpha, settings.power
     )

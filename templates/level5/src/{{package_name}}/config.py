@@ -214,7 +214,7 @@ class RollbackParams(StrictModel):
     # Rolled back when the live metric is significantly (one-sided p < alpha) worse than this
     # share below the champion's holdout score (0.1: accuracy 10% lower, or rmse 10% higher).
     max_relative_drop: float = Field(default=0.1, gt=0, lt=1)
-    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
     # Server errors (5xx) as a share of the champion's requests, read from the service's /metrics
     # at `service_url` (null: the error rate is not checked), once it counted `min_requests`.
     max_error_rate: float = Field(default=0.05, gt=0, lt=1)

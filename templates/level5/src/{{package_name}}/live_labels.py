@@ -112,3 +112,18 @@ def live_losses(params: Params, version: str, since: datetime | None = None) -> 
     """The losses of `version`'s labelled live rows since `since` (see labelled_rows)."""
     rows = labelled_rows(params, version, since)
     return row_losses(params, rows["prediction"].tolist(), rows["label"].tolist())
+
+
+def holdout_losses(params: Params, version: str) -> np.ndarray:
+    """The losses of `version` on the training holdout: how often (how much) it errs there."""
+    import mlflow
+
+    from .promotion import load_holdout
+    from .registry import version_uri
+    from .tracking import configure_tracking
+
+    configure_tracking(params)
+    holdout = load_holdout(params)
+    model = mlflow.sklearn.load_model(version_uri(params, version))
+    predictions = np.asarray(model.predict(holdout.x)).tolist()
+    return row_losses(params, predictions, holdout.y.tolist())

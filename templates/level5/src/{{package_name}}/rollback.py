@@ -10,11 +10,12 @@ there is always a known good version to return to. Two ways back:
   * labels: its labelled live rows since it became champion are grouped in windows of
     `rollback.window_hours`; the latest window with at least `rollback.min_labels` labels is
     tested. The champion is rolled back when its live metric is significantly worse (one-sided
-    p < `rollback.alpha`) than `rollback.max_relative_drop` below its own holdout score: accuracy
-    (classification, an exact binomial test on its errors) or rmse / mae (regression, a one-sample
-    t-test on the per-row losses of live_labels.py). Testing against the drop, not against the
-    holdout score itself, is what keeps noise from firing it: a champion as good as on its holdout
-    sits a whole `max_relative_drop` away from the line it would have to cross significantly;
+    p < `rollback.alpha`) than `rollback.max_relative_drop` off its own holdout score: accuracy
+    (classification) or rmse / mae (regression), from the per-row losses of live_labels.py, in a
+    z-test that counts the holdout's own uncertainty too (live_statistics.degradation_test).
+    Testing against the drop, not against the holdout score itself, is what keeps noise from
+    firing it: a champion as good as on its holdout sits a whole `max_relative_drop` away from
+    the line it would have to cross significantly;
   * errors: with `rollback.service_url` set, the service's own counters (GET /metrics) of the
     champion's prediction requests and of those answered with a server error (5xx); over
     `rollback.max_error_rate` of at least `rollback.min_requests` requests, it is rolled back. The
@@ -36,6 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import audit, live_labels, live_statistics, promotion, registry
@@ -86,40 +88,35 @@ def latest_judged_window(params: Params, rows: pd.DataFrame) -> pd.DataFrame | N
     return judged[-1] if judged else None
 
 
-def judge_labels(
-    params: Params, rows: pd.DataFrame, holdout_metric: float, decision: RollbackDecision
+def judge_window(
+    params: Params, window: pd.DataFrame, holdout: np.ndarray, decision: RollbackDecision
 ) -> None:
-    """Fill `decision` from the champion's labelled rows: healthy, not enough labels, degraded."""
-    window = latest_judged_window(params, rows)
-    if window is None:
-        decision.verdict, decision.labels = "not enough labels", len(rows)
-        decision.reason = (
-            f"no window of {params.rollback.window_hours:g} h has {params.rollback.min_labels} "
-            f"labels yet ({len(rows)} labelled rows since it became champion)"
-        )
-        return
+    """Fill `decision` from one window of labelled rows and the holdout's losses."""
     losses = live_labels.row_losses(params, window["prediction"].tolist(), window["label"].tolist())
-    live, drop, p_value = live_statistics.degradation_test(
-        live_labels.loss_kind(params), losses, holdout_metric, params.rollback.max_relative_drop
+    drop = params.rollback.max_relative_drop
+    live, expected, p_value = live_statistics.degradation_test(
+        live_labels.loss_kind(params), losses, holdout, drop
     )
-    decision.window_start = (
-        window["created_at"]
-        .iloc[0]
-        .floor(pd.Timedelta(hours=params.rollback.window_hours))
-        .isoformat()
-    )
-    decision.labels, decision.live_metric, decision.relative_drop = len(window), live, drop
+    width = pd.Timedelta(hours=params.rollback.window_hours)
+    decision.window_start = window["created_at"].iloc[0].floor(width).isoformat()
+    decision.labels, decision.live_metric, decision.holdout_metric = len(window), live, expected
+    decision.relative_drop = relative_drop(params, live, expected)
     decision.p_value = p_value
-    metric = judged_metric(params)
     detail = (
-        f"{metric} {live:.4g} on {len(window)} labelled rows vs {holdout_metric:.4g} on the "
-        f"holdout ({drop:+.1%}); worse than a {params.rollback.max_relative_drop:.0%} drop "
-        f"with p={p_value:.3g}"
+        f"{judged_metric(params)} {live:.4g} on {len(window)} labelled rows vs {expected:.4g} on "
+        f"the holdout ({decision.relative_drop:+.1%} worse); worse than a {drop:.0%} drop with "
+        f"p={p_value:.3g}"
     )
     if p_value < params.rollback.alpha:
         decision.verdict, decision.reason = "degraded", f"{detail} (< {params.rollback.alpha})"
     else:
         decision.verdict, decision.reason = "healthy", f"{detail} (>= {params.rollback.alpha})"
+
+
+def relative_drop(params: Params, live: float, holdout: float) -> float:
+    """How much worse live is than the holdout, as a share of it (> 0: worse)."""
+    worse = holdout - live if params.task == "classification" else live - holdout
+    return worse / max(abs(holdout), 1e-12)
 
 
 def service_error_rate(params: Params, version: str) -> tuple[int, int]:
@@ -181,7 +178,6 @@ def champion_since(version) -> datetime:
 
 def assess(params: Params) -> RollbackDecision:
     """Judge the champion on its live evidence without acting (what `--check` acts on)."""
-    from .lineage import walk_back
     from .tracking import configure_tracking
 
     configure_tracking(params)
@@ -195,15 +191,16 @@ def assess(params: Params) -> RollbackDecision:
     since = champion_since(champion)
     decision = RollbackDecision("", "", champion_version=version, since=since.isoformat())
     decision.previous_version = None if previous is None else str(previous.version)
-    decision.holdout_metric = walk_back(params, version)["metrics"].get(judged_metric(params))
-    if decision.holdout_metric is None:
-        decision.verdict = "not enough labels"
+    rows = live_labels.labelled_rows(params, version, since)
+    window = latest_judged_window(params, rows)
+    if window is None:
+        decision.verdict, decision.labels = "not enough labels", len(rows)
         decision.reason = (
-            f"version {version}'s run logged no {judged_metric(params)} to compare with"
+            f"no window of {params.rollback.window_hours:g} h has {params.rollback.min_labels} "
+            f"labels yet ({len(rows)} labelled rows since it became champion)"
         )
     else:
-        rows = live_labels.labelled_rows(params, version, since)
-        judge_labels(params, rows, decision.holdout_metric, decision)
+        judge_window(params, window, live_labels.holdout_losses(params, version), decision)
     judge_errors(params, version, decision)
     return decision
 
