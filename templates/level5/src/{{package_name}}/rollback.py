@@ -249,18 +249,13 @@ def to_previous(params: Params, reason: str, who: str | None = None) -> str:
 
 def alert(params: Params, decision: RollbackDecision, report: Path) -> None:
     """Tell the team: a rollback happened, or the champion degraded and none could be done."""
-    if decision.error_rate is not None and decision.error_rate > params.rollback.max_error_rate:
-        column, value, limit = (
-            "server_error_rate",
-            decision.error_rate,
-            params.rollback.max_error_rate,
-        )
+    errors = decision.error_rate
+    if errors is not None and errors > params.rollback.max_error_rate:
+        column, value, limit = "server_error_rate", errors, params.rollback.max_error_rate
     else:
-        column, value, limit = (
-            judged_metric(params),
-            decision.relative_drop,
-            params.rollback.max_relative_drop,
-        )
+        drop = decision.relative_drop
+        column, limit = judged_metric(params), params.rollback.max_relative_drop
+        value = float("nan") if drop is None else drop
     check_name = "rollback" if decision.rolled_back else "degraded_without_rollback"
     send_alerts(
         params,
@@ -268,7 +263,7 @@ def alert(params: Params, decision: RollbackDecision, report: Path) -> None:
             Alert(
                 check=check_name,
                 column=column,
-                value=float("nan") if value is None else value,
+                value=value,
                 threshold=limit,
                 model_version=str(decision.champion_version),
                 report=str(report),
