@@ -59,6 +59,8 @@ def worse_test(loss: str, canary: np.ndarray, champion: np.ndarray) -> tuple[flo
             return 0.0, 1.0
         z = (canary.mean() - champion.mean() - inverse_rows / 2) / spread
         return float(z), float(stats.norm.sf(z))
+    if np.ptp(canary) == 0 and np.ptp(champion) == 0:  # no spread at all: the means say it all
+        return 0.0, 0.0 if canary[0] > champion[0] else 1.0
     result = stats.ttest_ind(canary, champion, equal_var=False, alternative="greater")
     return float(result.statistic), float(result.pvalue)
 
