@@ -227,6 +227,14 @@ def write_report(params: Params, decision: CanaryDecision) -> Path:
     return path
 
 
+def worse_in_words(params: Params) -> str:
+    """The worsening `canary.detect_worse_by` stands for, e.g. "2 points of accuracy worse"."""
+    worse_by = params.canary.detect_worse_by
+    if params.task == "classification":
+        return f"{worse_by * 100:g} points of accuracy worse"
+    return f"with a {worse_by:.0%} higher {'mae' if params.metric == 'mae' else 'rmse'}"
+
+
 def describe(params: Params, decision: CanaryDecision) -> list[str]:
     """The lines `canary status` and `canary decide` print."""
     if decision.decision == NONE:
@@ -235,19 +243,21 @@ def describe(params: Params, decision: CanaryDecision) -> list[str]:
     lines = [
         f"Canary: version {decision.canary_version} against champion {decision.champion_version}, "
         f"since {decision.started_at} (at most {settings.max_duration_hours:g} h)",
-        f"Needs {decision.required_rows} labelled rows each to catch a canary worse by "
-        f"{settings.detect_worse_by:g} ({decision.loss}) with power {settings.power:g}, "
-        f"aborting an equally good one with probability {settings.alpha:g}",
+        f"Needs {decision.required_rows} labelled rows each to catch a canary "
+        f"{worse_in_words(params)} with power {settings.power:g}, aborting an equally good one "
+        f"with probability {settings.alpha:g}",
         f"Labelled rows: canary {decision.canary_rows}, champion {decision.champion_rows}",
     ]
     if decision.difference is not None:
         lines.append(
-            f"Mean loss so far: canary {decision.canary_loss:.4g}, champion "
+            f"Mean {decision.loss} so far: canary {decision.canary_loss:.4g}, champion "
             f"{decision.champion_loss:.4g} (difference {decision.difference:+.4g})"
         )
-    verb = {PROMOTE: "promoted", ABORT: "aborted"}.get(decision.decision, decision.decision)
     if decision.acted:
+        verb = "promoted" if decision.decision == PROMOTE else "aborted"
         lines.append(f"Decision: {verb}: {decision.reason}")
+    elif decision.decision == COLLECT:
+        lines.append(f"Decision: {decision.reason}")
     else:
-        lines.append(f"Decision now: {decision.decision}: {decision.reason}")
+        lines.append(f"Decision due: `canary decide` will {decision.decision}: {decision.reason}")
     return lines
