@@ -79,21 +79,32 @@ def degradation_test(
     """(live metric, holdout metric, one-sided p-value) of "the live metric is worse than
     `max_relative_drop` off the holdout's", from the per-row losses of both.
 
-    The line not to cross is a loss `allowed = slope x holdout mean loss + offset`: accuracy
-    (1 - drop) x the holdout's, rmse or mae (1 + drop) x the holdout's. The holdout's own mean is an
-    estimate from a few hundred rows, so its spread enters the test next to the live rows'
-    (a z-test on live mean - allowed): a lucky holdout does not make an unchanged champion look
-    degraded.
+    The holdout's own mean is an estimate from a few hundred rows, so its spread enters the test
+    next to the live rows': a lucky holdout does not make an unchanged champion look degraded.
+    - errors: the line not to cross is an error rate of drop + (1 - drop) x the holdout's (its
+      accuracy times 1 - drop); a z-test on the live error rate minus that line;
+    - squared and absolute errors: the line is the holdout's mean loss times (1 + drop), squared
+      for rmse; the z-test compares the logarithms of the two means, whose spread is the losses'
+      coefficient of variation over the square root of their count. A skewed loss whose holdout
+      mean came out low by luck also has a small spread: on the log scale that does not make the
+      test overconfident, as it would on the raw scale.
     """
+    live_metric, holdout_metric = metric_of(loss, live), metric_of(loss, holdout)
     if loss == "error":
-        slope, offset = 1 - max_relative_drop, max_relative_drop
-    elif loss == "squared":
-        slope, offset = (1 + max_relative_drop) ** 2, 0.0
+        slope = 1 - max_relative_drop
+        excess = live.mean() - (slope * holdout.mean() + max_relative_drop)
+        spread = np.sqrt(
+            live.var(ddof=1) / len(live) + slope**2 * holdout.var(ddof=1) / len(holdout)
+        )
     else:
-        slope, offset = 1 + max_relative_drop, 0.0
-    excess = live.mean() - (slope * holdout.mean() + offset)
-    spread = np.sqrt(live.var(ddof=1) / len(live) + slope**2 * holdout.var(ddof=1) / len(holdout))
+        slope = (1 + max_relative_drop) ** (2 if loss == "squared" else 1)
+        if live.mean() == 0 or holdout.mean() == 0:  # a perfect model: any error is "worse"
+            return live_metric, holdout_metric, 0.0 if live.mean() > holdout.mean() else 1.0
+        excess = np.log(live.mean()) - np.log(holdout.mean() * slope)
+        spread = np.sqrt(
+            live.var(ddof=1) / (len(live) * live.mean() ** 2)
+            + holdout.var(ddof=1) / (len(holdout) * holdout.mean() ** 2)
+        )
     if spread == 0:  # every loss the same on both: the means say it all
-        return metric_of(loss, live), metric_of(loss, holdout), 0.0 if excess > 0 else 1.0
-    p_value = float(stats.norm.sf(excess / spread))
-    return metric_of(loss, live), metric_of(loss, holdout), p_value
+        return live_metric, holdout_metric, 0.0 if excess > 0 else 1.0
+    return live_metric, holdout_metric, float(stats.norm.sf(excess / spread))
