@@ -245,6 +245,41 @@ def simulate_command(args: argparse.Namespace) -> int:
     recovered = summary["new_champion"] is not None
     rolled_back = (summary["rollback"] or {}).get("rolled_back_batch") is not None
     return 0 if recovered and rolled_back else 1
+def canary_command(args: argparse.Namespace) -> int:
+    """The canary decision: `status` (rows needed and collected) or `decide` (promote or abort)."""
+    from . import canary
+
+    params = load_params(args.params)
+    decision = canary.decide(params) if args.action == "decide" else canary.evaluate(params)
+    for line in canary.describe(params, decision):
+        print(line)
+    if args.action == "status":
+        return 0
+    # decide: 0 promoted (or no canary), 1 aborted, 3 keep collecting (2: a usage error).
+    return {canary.ABORT: 1, canary.COLLECT: 3}.get(decision.decision, 0)
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    """Roll the champion back to the previous champion (`--check`: only if it degraded)."""
+    from . import rollback
+
+    params = load_params(args.params)
+    if not args.check:
+        if not args.reason:
+            raise UserError(
+                'A rollback by hand needs a reason. Fix: add --reason "what went wrong".'
+            )
+        version = rollback.to_previous(params, args.reason, who=args.who)
+        print(f"Rolled back: version {version} is the champion again ({args.reason}).")
+        return 0
+    decision = rollback.check(params)
+    print(f"Champion {decision.champion_version or 'none'}: {decision.verdict}: {decision.reason}")
+    if decision.rolled_back:
+        print(f"Rolled back to version {decision.previous_version}.")
+    # --check: 0 nothing to do, 1 rolled back, 3 degraded but not rolled back (off, or no previous).
+    if decision.rolled_back:
+        return 1
+    return 3 if decision.verdict == "degraded" else 0
 
 
 def report_training(params: Params, result: TrainResult) -> None:
@@ -265,7 +300,13 @@ def print_metrics(metrics: dict[str, float], primary: str) -> None:
 
 def print_decision(decision: Decision) -> None:
     version = decision.challenger_version
-    if decision.promoted:
+    if decision.promoted and decision.alias == "canary":
+        print(
+            f"Gate: version {version} passed; it is the canary now and serves a share of the "
+            f"traffic (champion stays {decision.champion_version}). `{COMMAND} canary status` "
+            "says how many labelled rows the canary decision needs."
+        )
+    elif decision.promoted:
         print(f"Gate: version {version} is the champion now ({decision.reason})")
     else:
         kept = decision.champion_version or "none"
@@ -299,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("feedback", feedback_command),
         ("performance", performance_command),
         ("simulate", simulate_command),
+        ("canary", canary_command),
+        ("rollback", rollback_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)
@@ -322,6 +365,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "compliance":
             command.add_argument(
                 "--version", help="version number or alias (default: the challenger)"
+            )
+        if name == "canary":
+            command.add_argument("action", choices=["status", "decide"], help="what to do")
+        if name == "rollback":
+            command.add_argument(
+                "--check", action="store_true", help="roll back only if the champion degraded"
+            )
+            command.add_argument("--reason", help="why (by hand: required; in the audit trail)")
+            command.add_argument(
+                "--who", help="who rolls back (default: AUDIT_ACTOR, else the git user)"
             )
         if name == "predict":
             command.add_argument("input", type=Path, help="CSV file with the rows to score")

@@ -56,6 +56,9 @@ EVENTS = (
     "serve",
     "alert",
     "feedback",
+    # Level 5: the canary decision and rollbacks (canary.py, rollback.py).
+    "canary",
+    "rollback",
 )
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 APPEND_ATTEMPTS = 10  # concurrent writers to a database retry on a taken sequence number

@@ -220,6 +220,35 @@ class SimulationParams(StrictModel):
                 f"({self.batches}), or nothing drifts"
             )
         return self
+# Level 5: the canary decision and the automatic rollback (canary.py, rollback.py).
+class CanaryParams(StrictModel):
+    # Off: a challenger that passes both gates becomes champion at once. On: it becomes `canary`,
+    # serves a share of the traffic, and `canary decide` promotes or aborts it on live labels.
+    enabled: bool = False
+    # The worsening the decision must catch with probability `power`: classification, points of
+    # accuracy (0.02: two points); regression, a share of the champion's rmse or mae (0.1: 10%).
+    detect_worse_by: float = Field(default=0.02, gt=0, lt=1)
+    # The chance of aborting a canary that is exactly as good as the champion.
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, gt=0.5, lt=1)
+    # Without enough labelled rows by then, the canary is aborted: unproven is not promoted.
+    max_duration_hours: float = Field(default=72, gt=0)
+
+
+class RollbackParams(StrictModel):
+    # `rollback --check` (the loop runs it on a schedule) rolls back by itself only when on.
+    enabled: bool = True
+    window_hours: float = Field(default=24, gt=0)  # labelled rows grouped by when predicted
+    min_labels: int = Field(default=200, ge=1)  # a window with fewer is not judged
+    # Rolled back when the live metric is significantly (one-sided p < alpha) worse than this
+    # share below the champion's holdout score (0.1: accuracy 10% lower, or rmse 10% higher).
+    max_relative_drop: float = Field(default=0.1, gt=0, lt=1)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    # Server errors (5xx) as a share of the champion's requests, read from the service's /metrics
+    # at `service_url` (null: the error rate is not checked), once it counted `min_requests`.
+    max_error_rate: float = Field(default=0.05, gt=0, lt=1)
+    min_requests: int = Field(default=100, ge=1)
+    service_url: str | None = None
 
 
 class Params(StrictModel):
@@ -239,6 +268,8 @@ class Params(StrictModel):
     explain: ExplainParams = ExplainParams()  # level 4 (service)
     performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
     simulation: SimulationParams = SimulationParams()  # level 5: `simulate`
+    canary: CanaryParams = CanaryParams()  # level 5: the canary decision
+    rollback: RollbackParams = RollbackParams()  # level 5: automatic rollback
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.

@@ -12,6 +12,12 @@ The challenger must also win a paired significance test on the same holdout rows
 fairness, one-row latency, calibration). Every decision is written as tags on the challenger's
 model version, and its whole evidence (test, p-value, effect, each guardrail's value and limit)
 as `promotion/decision.json` and metrics on the challenger's training run.
+
+Level 5: every promotion keeps the replaced champion as the alias `previous_champion`, the version
+a rollback returns to (rollback.py). With `canary.enabled`, a challenger that passes the gates gets
+the alias `canary` instead of `champion`: it serves a share of the traffic until the canary
+decision (canary.py) promotes or aborts it. A version that was aborted as a canary or rolled back
+as a champion is refused here, so the next `promote` cannot put it back by accident.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from datetime import UTC, datetime
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
 from . import audit, guardrails, model_card, registry, significance
 from .config import Params
@@ -32,6 +39,10 @@ from .significance import HIGHER_IS_BETTER
 from .tracking import configure_tracking
 
 DECISION_ARTIFACT = "promotion/decision.json"
+# Level 5 aliases and tags (see the module docstring).
+CANARY = "canary"
+PREVIOUS_CHAMPION = "previous_champion"
+CHAMPION_SINCE_TAG = "champion.since"  # when the version last became champion (rollback.py)
 
 
 @dataclass
@@ -75,6 +86,8 @@ class Decision:
     holdout_fingerprint: str = ""
     # Level 4: the paired test and every guardrail, with values and limits (see as_dict).
     evidence: dict = field(default_factory=dict)
+    # Level 5: the alias a passing challenger got: champion, or canary with `canary.enabled`.
+    alias: str = registry.CHAMPION
 
     def as_dict(self) -> dict:
         """The decision and its evidence as plain data: the JSON logged with the run."""
@@ -89,7 +102,9 @@ class Decision:
             "promotion.test": test.get("test", "none"),
             "promotion.p_value": _fmt(test.get("p_value")),
             "promotion.guardrails_failed": ", ".join(failed) or "none",
-            "promotion.decision": "promoted" if self.promoted else "rejected",
+            "promotion.decision": (
+                ("canary" if self.alias == CANARY else "promoted") if self.promoted else "rejected"
+            ),
             "promotion.reason": self.reason,
             "promotion.metric": self.metric,
             "promotion.margin": str(margin),
@@ -355,6 +370,14 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
     if champion_version is not None and str(champion_version.version) == version:
         # Gated before: keep the tags of the decision that made it champion.
         return Decision(False, f"version {version} is already the champion", params.metric, version)
+    canary = registry.get_version(params, CANARY)
+    if canary is not None and str(canary.version) == version:
+        return Decision(False, f"version {version} is already the canary", params.metric, version)
+    refused = refused_before(challenger_version.tags)
+    if refused:
+        return Decision(
+            False, f"version {version} {refused}: train a new one", params.metric, version
+        )
     holdout = load_holdout(params)
     # Load by version, not alias: an alias may move while the gate is running.
     challenger = challenger_evaluation or evaluate_model(
@@ -378,6 +401,8 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
         champion_version=None if champion_version is None else str(champion_version.version),
         holdout=holdout,
     )
+    if params.canary.enabled and champion_version is not None:
+        decision.alias = CANARY  # level 5; the first model has no champion to be compared with
     registry.tag_version(params, version, decision.as_tags(params.registry.promotion_margin))
     # Level 4: the fairness verdict goes with the run first, because the compliance rules read it;
     # they may still refuse; the evidence, the audit trail and the card (rewritten with the
@@ -388,13 +413,54 @@ def promote(params: Params, challenger_evaluation: Evaluation | None = None) -> 
     log_evidence(decision, challenger_version.run_id)
     record_decision(params, decision)
     model_card.write_card(params, version)
-    if decision.promoted:
-        registry.set_champion(params, version)
+    if decision.promoted and decision.alias == CANARY:
+        start_canary(params, version)
+    elif decision.promoted:
+        make_champion(params, version)
         if champion_version is not None:
             registry.tag_version(
                 params, str(champion_version.version), {"promotion.replaced_by": version}
             )
     return decision
+
+
+def refused_before(tags: dict[str, str]) -> str | None:
+    """Level 5: why a version may not be promoted again (aborted as a canary, rolled back)."""
+    if tags.get("canary.decision") == "aborted":
+        return f"was aborted as a canary ({tags.get('canary.reason', 'no reason recorded')})"
+    if tags.get("rollback.rolled_back_at"):
+        return f"was rolled back as champion ({tags.get('rollback.reason', 'no reason recorded')})"
+    return None
+
+
+def make_champion(params: Params, version: str) -> None:
+    """Level 5: move `champion` to `version`; the version it replaces becomes `previous_champion`.
+
+    The previous alias moves first: should the second step fail, the champion is unchanged and
+    `previous_champion` merely points at it.
+    """
+    current = registry.get_champion(params)
+    if current is not None and str(current.version) != version:
+        MlflowClient().set_registered_model_alias(
+            params.registry.model_name, PREVIOUS_CHAMPION, str(current.version)
+        )
+    registry.set_champion(params, version)
+    registry.tag_version(params, version, {CHAMPION_SINCE_TAG: datetime.now(UTC).isoformat()})
+
+
+def start_canary(params: Params, version: str) -> None:
+    """Level 5: give `version` the `canary` alias (replacing a running canary, if any)."""
+    from .canary import STARTED_TAG
+
+    MlflowClient().set_registered_model_alias(params.registry.model_name, CANARY, version)
+    registry.tag_version(params, version, {STARTED_TAG: datetime.now(UTC).isoformat()})
+
+
+def remove_alias(params: Params, alias: str) -> None:
+    """Level 5: remove an alias (the canary after its decision, the previous champion after a
+    rollback); nothing happens when it is not set."""
+    if registry.get_version(params, alias) is not None:
+        MlflowClient().delete_registered_model_alias(params.registry.model_name, alias)
 
 
 def refuse_unless_compliant(params: Params, decision: Decision) -> None:
@@ -426,7 +492,12 @@ def record_decision(params: Params, decision: Decision) -> None:
         champion_version=decision.champion_version,
         champion_score=decision.champion_score,
     )
-    if decision.promoted:
+    if decision.promoted and decision.alias == CANARY:
+        audit.record(
+            "canary", params, model=name, version=version, decision="started",
+            champion_version=decision.champion_version,
+        )  # fmt: skip
+    elif decision.promoted:
         audit.record(
             "promote", params, model=name, version=version, replaces=decision.champion_version
         )

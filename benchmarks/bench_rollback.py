@@ -1,0 +1,141 @@
+"""False rollbacks and power of level 5's automatic rollback rule (rollback.py), by simulation.
+
+    python benchmarks/bench_rollback.py [--trials 4000]
+
+The rule's statistics are the generated project's own: live_statistics.py is loaded from
+templates/level5 and run with the project's defaults (rollback.max_relative_drop 0.1, alpha 0.05).
+A champion is rolled back when the live metric of its latest window with enough labels is
+significantly worse than 10% off its holdout score. Both scores are estimates: each trial draws
+the holdout (its few hundred rows decide the score the rule compares with) and one window of
+labelled live rows, then applies the rule. Printed per setting, with 95% Wilson intervals:
+
+- false rollbacks: windows judged degraded when the champion is exactly as good live as it truly
+  is on its holdout; and the share of champions rolled back at least once in 30 checks (a month
+  of daily windows, each with fresh labels, all against the same holdout score: an unlucky holdout
+  stays unlucky, so the checks are not independent);
+- power: windows judged degraded when the live metric really dropped by 15%, 20% and 30%; at
+  a drop of exactly 10%, the line itself, the rule is built to fire in at most `alpha` of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+STATISTICS = Path(__file__).resolve().parents[1] / "templates/level5/src/{{package_name}}/live_statistics.py"
+MAX_RELATIVE_DROP, ALPHA = 0.1, 0.05  # params.yaml rollback.max_relative_drop and rollback.alpha
+DROPS = (0.1, 0.15, 0.2, 0.3)  # at -10%, right on the line, at most alpha is rolled back
+CHECKS = 30  # a month of daily checks
+
+
+def load_statistics():
+    spec = importlib.util.spec_from_file_location("live_statistics", STATISTICS)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["live_statistics"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def wilson(hits: int, trials: int) -> tuple[float, float]:
+    z, share = 1.96, hits / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def shown(hits: int, trials: int) -> str:
+    low, high = wilson(hits, trials)
+    return f"{hits / trials:5.1%} [{low:4.1%}, {high:4.1%}]"
+
+
+def errors(rng, rows: int, rate: float) -> np.ndarray:
+    drawn = np.zeros(rows)
+    drawn[: rng.binomial(rows, min(rate, 1.0))] = 1.0
+    return drawn
+
+
+def classification_share(stats_module, rng, accuracy, holdout_rows, labels, drop, trials, alpha, checks=1) -> int:
+    """Trials in which any of `checks` windows (one holdout, fresh live labels each) is judged
+    degraded, when the true live accuracy is `accuracy` x (1 - drop)."""
+    fired = 0
+    for _ in range(trials):
+        holdout = errors(rng, holdout_rows, 1 - accuracy)
+        for _ in range(checks):
+            live = errors(rng, labels, 1 - accuracy * (1 - drop))
+            _, _, p_value = stats_module.degradation_test("error", live, holdout, MAX_RELATIVE_DROP)
+            if p_value < alpha:
+                fired += 1
+                break
+    return fired
+
+
+def regression_share(stats_module, rng, holdout_rows, labels, drop, trials, alpha, checks=1) -> int:
+    """The same for rmse: a drop of 20% is errors 20% larger (normal residuals, sd 1)."""
+    fired = 0
+    for _ in range(trials):
+        holdout = rng.normal(0, 1, holdout_rows) ** 2
+        for _ in range(checks):
+            live = rng.normal(0, 1 + drop, labels) ** 2
+            _, _, p_value = stats_module.degradation_test("squared", live, holdout, MAX_RELATIVE_DROP)
+            if p_value < alpha:
+                fired += 1
+                break
+    return fired
+
+
+def print_row(label: str, cells: list[int], trials: int) -> None:
+    shares = " ".join(f"{shown(hits, trials):>20}" for hits in cells)
+    print(f"{label:<34} {shares}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=4000)
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="rollback.alpha")
+    parser.add_argument("--task", choices=["both", "classification", "regression"], default="both")
+    args = parser.parse_args()
+    stats_module = load_statistics()
+    rng = np.random.default_rng(0)
+    run = (args.trials, args.alpha)
+    print(
+        f"rolled back when significantly (p < {args.alpha}) worse than {MAX_RELATIVE_DROP:.0%} off the "
+        f"holdout score; {args.trials} windows per cell, 95% Wilson intervals"
+    )
+    drops = " ".join(f"{f'power -{drop:.0%}':>20}" for drop in DROPS)
+    header = f"{'setting':<34} {'false, 1 check':>20} {f'false, {CHECKS} checks':>20} {drops}"
+    if args.task != "regression":
+        print_classification(stats_module, rng, header, run)
+    if args.task != "classification":
+        print_regression(stats_module, rng, header, run)
+
+
+def print_classification(stats_module, rng, header: str, run: tuple) -> None:
+    print("\nclassification (accuracy)")
+    print(header)
+    for accuracy in (0.95, 0.8):
+        for holdout_rows in (114, 1000):
+            for labels in (200, 1000):
+                cell = (stats_module, rng, accuracy, holdout_rows, labels)
+                cells = [classification_share(*cell, drop, *run) for drop in (0.0, *DROPS)]
+                cells.insert(1, classification_share(*cell, 0.0, *run, checks=CHECKS))
+                print_row(f"accuracy {accuracy}, holdout {holdout_rows}, {labels} labels", cells, run[0])
+
+
+def print_regression(stats_module, rng, header: str, run: tuple) -> None:
+    print("\nregression (rmse, normal residuals)")
+    print(header)
+    for holdout_rows in (89, 1000):
+        for labels in (200, 1000):
+            cell = (stats_module, rng, holdout_rows, labels)
+            cells = [regression_share(*cell, drop, *run) for drop in (0.0, *DROPS)]
+            cells.insert(1, regression_share(*cell, 0.0, *run, checks=CHECKS))
+            print_row(f"holdout {holdout_rows}, {labels} labels", cells, run[0])
+
+
+if __name__ == "__main__":
+    main()
