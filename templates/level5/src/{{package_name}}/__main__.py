@@ -245,6 +245,8 @@ def simulate_command(args: argparse.Namespace) -> int:
     recovered = summary["new_champion"] is not None
     rolled_back = (summary["rollback"] or {}).get("rolled_back_batch") is not None
     return 0 if recovered and rolled_back else 1
+
+
 def canary_command(args: argparse.Namespace) -> int:
     """The canary decision: `status` (rows needed and collected) or `decide` (promote or abort)."""
     from . import canary

@@ -220,6 +220,8 @@ class SimulationParams(StrictModel):
                 f"({self.batches}), or nothing drifts"
             )
         return self
+
+
 # Level 5: the canary decision and the automatic rollback (canary.py, rollback.py).
 class CanaryParams(StrictModel):
     # Off: a challenger that passes both gates becomes champion at once. On: it becomes `canary`,
