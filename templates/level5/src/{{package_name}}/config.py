@@ -191,6 +191,23 @@ class PerformanceParams(StrictModel):
     max_relative_drop: float = Field(default=0.1, gt=0)
 
 
+# Level 5: hyperparameter trials fanned out over a Dask cluster (tune.py).
+class TuningParams(StrictModel):
+    # Each trial is a whole `model:` section; the best by cross-validation becomes the challenger.
+    trials: list[ModelParams] = Field(
+        default_factory=lambda: [
+            ModelParams(n_estimators=100, max_depth=None),
+            ModelParams(n_estimators=100, max_depth=8),
+            ModelParams(n_estimators=200, max_depth=None),
+            ModelParams(n_estimators=50, max_depth=4),
+        ],
+        min_length=1,
+    )
+    cv_folds: int = Field(default=3, ge=2)  # folds of the training split that rank the trials
+    local_workers: int = Field(default=2, ge=1)  # Dask workers when DASK_SCHEDULER_ADDRESS is unset
+    local_processes: bool = True  # worker processes (true) or threads of this process (false)
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -207,6 +224,7 @@ class Params(StrictModel):
     importance: ImportanceParams = Field(default_factory=ImportanceParams)
     explain: ExplainParams = ExplainParams()  # level 4 (service)
     performance: PerformanceParams = PerformanceParams()  # level 4 (labels)
+    tuning: TuningParams = TuningParams()  # level 5: hyperparameter trials on Dask
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.
