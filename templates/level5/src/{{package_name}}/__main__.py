@@ -79,7 +79,8 @@ def tune_command(args: argparse.Namespace) -> int:
     for trial in result.trials:
         marker = "  <- best" if trial is result.best else ""
         settings = ", ".join(f"{key}={value}" for key, value in trial.model.model_dump().items())
-        print(f"  {settings:<34} cv {params.metric} {trial.cv_score:.4f}  run {trial.run_id}{marker}")
+        cv = f"cv {params.metric} {trial.cv_score:.4f}"
+        print(f"  {settings:<34} {cv}  run {trial.run_id}{marker}")
     print(f"Tuning run {result.parent_run_id}: {len(result.trials)} trials (child runs).")
     print(f"Registered {params.registry.model_name} version {result.version} as the challenger.")
     print_decision(result.decision)

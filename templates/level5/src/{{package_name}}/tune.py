@@ -1,4 +1,4 @@
-"""Hyperparameter trials fanned out over a Dask cluster by Prefect; the best trial goes to the gates.
+"""Hyperparameter trials fanned out over a Dask cluster by Prefect; the best one meets the gates.
 
 The flow is the same on a laptop and on a cluster. With DASK_SCHEDULER_ADDRESS unset, Prefect's
 DaskTaskRunner starts a local cluster (`tuning.local_workers`) for the run and closes it after;
