@@ -44,8 +44,16 @@ MARKER = "MLOPS_LADDER_TEST_PIECE"  # environment variable: "<run id>:<piece>"
 RUN = uuid.uuid4().hex[:12]
 DRIFT_EVENT = f"{PACKAGE}.drift.detected"
 
-# Until the loop's own flows land (`python -m <package> loop deploy --pool <name>`), the
-# monitoring flow is this stand-in, written into the project: monitor once, emit the drift event.
+# The deployments, as "<flow name>/<deployment name>". Until the loop's own deployments land
+# (`python -m <package> loop deploy --pool <name>`, which `deploy/run.sh deployments` runs),
+# create_deployments() registers stand-ins: the level-4 training flow twice (once started by hand,
+# once by a DeploymentEventTrigger on the drift event), and a monitoring flow written into the
+# project that monitors once and emits the event. Switching to the loop means: create_deployments()
+# runs `bash deploy/run.sh deployments`, and these three names become the loop's.
+TRAIN_DEPLOYMENT = "train-evaluate-register-promote/train"
+RETRAIN_DEPLOYMENT = "train-evaluate-register-promote/retrain-on-drift"
+MONITOR_DEPLOYMENT = "monitor/monitor"
+
 MONITOR_FLOW = f'''"""Stand-in for the loop's monitoring flow: monitor once, emit an event on an alarm."""
 
 from prefect import flow
@@ -338,22 +346,13 @@ def start_everything(
     run_once(project, env, "work-pool")
     # A worker stops on SIGINT (it ignored SIGTERM for over 8 s when measured).
     worker = stack.enter_context(piece("worker", [*run_sh, "worker"], env, logs, project.path, stop=signal.SIGINT))
-    (project.path / "monitor_flow.py").write_text(MONITOR_FLOW, encoding="utf-8")
     smaller_settings(project)
-    deploy = subprocess.run(
-        [project.python, "-c", DEPLOY_SCRIPT, str(project.path)],
-        cwd=project.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    create_deployments(project, env)
     measurements.record("worker", wait_healthy(lambda: worker_online(prefect_api), worker))
 
     started = time.monotonic()
     loop = Loop(project, env, admin_url, prefect_api, "", [], measurements)
-    run_deployment(loop, "train-evaluate-register-promote/train")
+    run_deployment(loop, TRAIN_DEPLOYMENT)
     measurements.durations["training run through the worker"] = time.monotonic() - started
 
     replicas = []
@@ -378,6 +377,20 @@ def start_everything(
     base = f"http://127.0.0.1:{balancer_port}"
     measurements.record("nginx", wait_healthy(answers_ok(f"{base}/ready"), balancer))
     yield Loop(project, env, admin_url, prefect_api, base, [base for _, _, base in replicas], measurements)
+
+
+def create_deployments(project: GeneratedProject, env: dict[str, str]) -> None:
+    """The stand-in deployments (see TRAIN_DEPLOYMENT), registered on the server for the pool."""
+    (project.path / "monitor_flow.py").write_text(MONITOR_FLOW, encoding="utf-8")
+    deploy = subprocess.run(
+        [project.python, "-c", DEPLOY_SCRIPT, str(project.path)],
+        cwd=project.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
 
 def run_once(project: GeneratedProject, env: dict[str, str], command: str) -> None:
@@ -439,11 +452,11 @@ def test_a_drift_event_starts_a_retrain(loop: Loop) -> None:
     status, _ = post(f"{loop.balancer}/predict/batch", {"rows": drifted}, {"X-API-Key": API_KEY})
     assert status == 200
     time.sleep(2)  # the prediction log is written off the request path
-    retrain = deployment_id(loop.prefect_api, "train-evaluate-register-promote/retrain-on-drift")
+    retrain = deployment_id(loop.prefect_api, RETRAIN_DEPLOYMENT)
     assert prefect_flow_runs(loop.prefect_api, retrain) == []
 
     started = time.monotonic()
-    run_deployment(loop, "monitor/monitor")
+    run_deployment(loop, MONITOR_DEPLOYMENT)
     loop.measurements.durations["monitoring run through the worker"] = time.monotonic() - started
 
     # The event starts a run of the retrain deployment; the worker picks it up and starts it.
