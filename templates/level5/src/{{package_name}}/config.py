@@ -205,7 +205,7 @@ class TuningParams(StrictModel):
     )
     cv_folds: int = Field(default=3, ge=2)  # folds of the training split that rank the trials
     local_workers: int = Field(default=2, ge=1)  # Dask workers when DASK_SCHEDULER_ADDRESS is unset
-    local_processes: bool = True  # worker processes (true) or threads of this process (false)
+    local_processes: bool = False  # threads of this process (false) or worker processes (true)
 
 
 class Params(StrictModel):

@@ -3,8 +3,8 @@
 The flow is the same on a laptop and on a cluster. With DASK_SCHEDULER_ADDRESS unset, Prefect's
 DaskTaskRunner starts a local cluster (`tuning.local_workers`) for the run and closes it after;
 set to `tcp://scheduler:8786`, the trials run on that cluster's workers, which need this project
-installed and MLFLOW_TRACKING_URI pointing at a tracking server they all reach (a SQLite file on
-one machine cannot be shared).
+installed, MLFLOW_TRACKING_URI pointing at a tracking server they all reach (a SQLite file on
+one machine cannot be shared) and PREFECT_API_URL at the Prefect server each trial reports to.
 
 Every trial is an ordinary training run (train.py), tagged as a child of one "tuning" run so the
 MLflow UI shows them nested. The trials are ranked by cross-validation on the training split,
