@@ -17,6 +17,7 @@ exactly as a model from `pipeline` is.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,10 @@ def cross_validated_score(params: Params) -> float:
 
 def run_trial(params: Params, model: ModelParams, parent_run_id: str) -> TrialResult:
     """Rank one trial by cross-validation, then train it as a child run of the tuning run."""
+    # In a thread scikit-learn did not start (a Dask worker's), each of its parallel calls warns
+    # that it cannot pass its configuration on: hundreds of lines per trial, about the default
+    # configuration we use anyway. Set where the trial runs, since that may be another machine.
+    warnings.filterwarnings("ignore", message="`sklearn.utils.parallel.delayed` should be used")
     trial_params = with_model(params, model)
     cv_score = cross_validated_score(trial_params)
     trained = train(trial_params)
