@@ -69,6 +69,24 @@ def run_pipeline(params: Params) -> PipelineResult:
     return training_pipeline(params)
 
 
+def tune_command(args: argparse.Namespace) -> int:
+    """Level 5: hyperparameter trials on Dask; the best is registered and meets the gates."""
+    params = load_params(args.params)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # see run_pipeline
+    from .tune import run_tuning
+
+    result = run_tuning(params)
+    for trial in result.trials:
+        marker = "  <- best" if trial is result.best else ""
+        settings = ", ".join(f"{key}={value}" for key, value in trial.model.model_dump().items())
+        cv = f"cv {params.metric} {trial.cv_score:.4f}"
+        print(f"  {settings:<34} {cv}  run {trial.run_id}{marker}")
+    print(f"Tuning run {result.parent_run_id}: {len(result.trials)} trials (child runs).")
+    print(f"Registered {params.registry.model_name} version {result.version} as the challenger.")
+    print_decision(result.decision)
+    return 0
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     """Score a logged model (the latest run's by default) on the held-out data."""
     from .evaluate import evaluate_run
@@ -344,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("simulate", simulate_command),
         ("canary", canary_command),
         ("rollback", rollback_command),
+        ("tune", tune_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)

@@ -251,6 +251,21 @@ class RollbackParams(StrictModel):
     max_error_rate: float = Field(default=0.05, gt=0, lt=1)
     min_requests: int = Field(default=100, ge=1)
     service_url: str | None = None
+# Level 5: hyperparameter trials fanned out over a Dask cluster (tune.py).
+class TuningParams(StrictModel):
+    # Each trial is a whole `model:` section; the best by cross-validation becomes the challenger.
+    trials: list[ModelParams] = Field(
+        default_factory=lambda: [
+            ModelParams(n_estimators=100, max_depth=None),
+            ModelParams(n_estimators=100, max_depth=8),
+            ModelParams(n_estimators=200, max_depth=None),
+            ModelParams(n_estimators=50, max_depth=4),
+        ],
+        min_length=1,
+    )
+    cv_folds: int = Field(default=3, ge=2)  # folds of the training split that rank the trials
+    local_workers: int = Field(default=2, ge=1)  # Dask workers when DASK_SCHEDULER_ADDRESS is unset
+    local_processes: bool = False  # threads of this process (false) or worker processes (true)
 
 
 class Params(StrictModel):
@@ -272,6 +287,7 @@ class Params(StrictModel):
     simulation: SimulationParams = SimulationParams()  # level 5: `simulate`
     canary: CanaryParams = CanaryParams()  # level 5: the canary decision
     rollback: RollbackParams = RollbackParams()  # level 5: automatic rollback
+    tuning: TuningParams = TuningParams()  # level 5: hyperparameter trials on Dask
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.
