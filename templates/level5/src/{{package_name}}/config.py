@@ -251,6 +251,8 @@ class RollbackParams(StrictModel):
     max_error_rate: float = Field(default=0.05, gt=0, lt=1)
     min_requests: int = Field(default=100, ge=1)
     service_url: str | None = None
+
+
 # Level 5: hyperparameter trials fanned out over a Dask cluster (tune.py).
 class TuningParams(StrictModel):
     # Each trial is a whole `model:` section; the best by cross-validation becomes the challenger.
