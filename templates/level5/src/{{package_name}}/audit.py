@@ -56,6 +56,7 @@ EVENTS = (
     "serve",
     "alert",
     "feedback",
+    "retrain",  # level 5: the loop's retrains (started, skipped, finished), see loop.py
 )
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 APPEND_ATTEMPTS = 10  # concurrent writers to a database retry on a taken sequence number
