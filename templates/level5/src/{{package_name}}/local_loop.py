@@ -161,6 +161,8 @@ def run_loop(params: Params, params_file: str) -> int:
             console.print(f"Prefect server ready: {api_url.removesuffix('/api')} (UI)")
             with console.status("Registering the loop's deployments..."):
                 planned = deploy_here(params, params_file, env)
+            if stopping.is_set():
+                return 0
             worker = start(
                 [*prefect, "worker", "start", "--pool", LOCAL_POOL, "--type", "process"],
                 env,
