@@ -146,17 +146,27 @@ def feedback_command(args: argparse.Namespace) -> int:
 
 def performance_command(args: argparse.Namespace) -> int:
     """Score labelled predictions per time window against the holdout; exit 1 when degraded."""
-    from .performance import degraded_now, run_performance
+    from . import events
+    from .performance import REPORT_NAME, degraded_now, run_performance
 
-    windows = run_performance(load_params(args.params))
+    params = load_params(args.params)
+    windows = run_performance(params)
+    # Level 5: a degraded window is also a Prefect event, which can start a retrain (events.py).
+    report = params.resolve(params.monitoring.report_dir) / REPORT_NAME
+    events.emit(events.performance_events(params, windows, report))
     return 1 if degraded_now(windows) else 0
 
 
 def monitor_command(args: argparse.Namespace) -> int:
     """Drift and data quality of recent predictions: exit 0 quiet, 1 alarm, 3 not enough data."""
-    from .monitor import EXIT_CODES, run_monitor
+    from . import events
+    from .monitor import EXIT_CODES, SUMMARY_NAME, run_monitor
 
-    summary = run_monitor(load_params(args.params))
+    params = load_params(args.params)
+    summary = run_monitor(params)
+    # Level 5: each crossed threshold is also a Prefect event, which can start a retrain.
+    report = params.resolve(params.monitoring.report_dir) / SUMMARY_NAME
+    events.emit(events.drift_events(params, summary, report))
     return EXIT_CODES[summary["status"]]
 
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import audit, events, promotion, registry
+from . import audit, events
 from .config import Params, UserError
-from .monitor import SUMMARY_NAME, run_monitor
-from .performance import REPORT_NAME, run_performance
-from .train import train
+
+# Training, the gates and monitoring import MLflow, scikit-learn and pandas (seconds): each function
+# imports what it uses, so a retrain skipped by the cooldown returns at once.
 
 STARTED, SKIPPED, FINISHED = "started", "skipped", "finished"
 
@@ -48,6 +48,9 @@ class RetrainOutcome:
 
 def monitor_once(params: Params) -> dict:
     """One monitoring round: drift and quality, then performance, then events for what crossed."""
+    from .monitor import SUMMARY_NAME, run_monitor
+    from .performance import REPORT_NAME, run_performance
+
     report_dir = params.resolve(params.monitoring.report_dir)
     try:
         summary = run_monitor(params)
@@ -120,6 +123,9 @@ def retrain(params: Params, reason: str = "manual", now: datetime | None = None)
         audit.record("retrain", params, step=SKIPPED, trigger=reason, reason=wait)
         print(f"Retrain skipped: {wait}")
         return RetrainOutcome("skipped", wait, reason)
+    from . import promotion, registry
+    from .train import train
+
     audit.record("retrain", params, step=STARTED, trigger=reason)
     print(f"Retrain started ({reason})")
     try:
