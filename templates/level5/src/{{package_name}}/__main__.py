@@ -164,17 +164,27 @@ def feedback_command(args: argparse.Namespace) -> int:
 
 def performance_command(args: argparse.Namespace) -> int:
     """Score labelled predictions per time window against the holdout; exit 1 when degraded."""
-    from .performance import degraded_now, run_performance
+    from . import events
+    from .performance import REPORT_NAME, degraded_now, run_performance
 
-    windows = run_performance(load_params(args.params))
+    params = load_params(args.params)
+    windows = run_performance(params)
+    # Level 5: a degraded window is also a Prefect event, which can start a retrain (events.py).
+    report = params.resolve(params.monitoring.report_dir) / REPORT_NAME
+    events.emit(events.performance_events(params, windows, report))
     return 1 if degraded_now(windows) else 0
 
 
 def monitor_command(args: argparse.Namespace) -> int:
     """Drift and data quality of recent predictions: exit 0 quiet, 1 alarm, 3 not enough data."""
-    from .monitor import EXIT_CODES, run_monitor
+    from . import events
+    from .monitor import EXIT_CODES, SUMMARY_NAME, run_monitor
 
-    summary = run_monitor(load_params(args.params))
+    params = load_params(args.params)
+    summary = run_monitor(params)
+    # Level 5: each crossed threshold is also a Prefect event, which can start a retrain.
+    report = params.resolve(params.monitoring.report_dir) / SUMMARY_NAME
+    events.emit(events.drift_events(params, summary, report))
     return EXIT_CODES[summary["status"]]
 
 
@@ -302,6 +312,33 @@ def rollback_command(args: argparse.Namespace) -> int:
     return 3 if decision.verdict == "degraded" else 0
 
 
+def loop_command(args: argparse.Namespace) -> int:
+    """Run the closed loop locally (server, deployments, worker), or `deploy` it to a server."""
+    params = load_params(args.params)
+    params_file = (
+        str(Path(args.params).resolve()) if args.params else str(params.root / "params.yaml")
+    )
+    # Offline, Prefect's telemetry prints error tracebacks (see run_pipeline).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.action == "run":
+        from .local_loop import run_loop
+
+        return run_loop(params, params_file)
+    from .deployments import deploy
+    from .events import prefect_server
+
+    if prefect_server() is None:
+        raise UserError(
+            "`loop deploy` registers the loop on the Prefect server at PREFECT_API_URL, and none "
+            "answers there. Fix: export PREFECT_API_URL=http://<server>:4200/api, or run "
+            f"`{COMMAND} loop` for a loop on this machine."
+        )
+    for deployment in deploy(params, params_file, args.pool):
+        print(f"Deployed {deployment.name}: runs {deployment.when}, on work pool {args.pool}")
+    print(f"Start workers where the project is installed: prefect worker start --pool {args.pool}")
+    return 0
+
+
 def report_training(params: Params, result: TrainResult) -> None:
     from .tracking import tracking_uri
 
@@ -363,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("canary", canary_command),
         ("rollback", rollback_command),
         ("tune", tune_command),
+        ("loop", loop_command),
     ]:
         command = commands.add_parser(name, parents=[common], help=handler.__doc__)
         command.set_defaults(handler=handler)
@@ -383,6 +421,15 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "audit":
             command.add_argument("action", choices=["verify", "show"], help="what to do")
             command.add_argument("--last", type=int, default=20, help="entries `show` prints")
+        if name == "loop":
+            command.add_argument(
+                "action",
+                nargs="?",
+                choices=["run", "deploy"],
+                default="run",
+                help="run: server, deployments and a worker here (default); deploy: to a server",
+            )
+            command.add_argument("--pool", default="loop", help="work pool of `deploy`")
         if name == "compliance":
             command.add_argument(
                 "--version", help="version number or alias (default: the challenger)"

@@ -59,6 +59,7 @@ EVENTS = (
     # Level 5: the canary decision and rollbacks (canary.py, rollback.py).
     "canary",
     "rollback",
+    "retrain",  # level 5: the loop's retrains (started, skipped, finished), see loop.py
 )
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 APPEND_ATTEMPTS = 10  # concurrent writers to a database retry on a taken sequence number

@@ -270,6 +270,26 @@ class TuningParams(StrictModel):
     local_processes: bool = False  # threads of this process (false) or worker processes (true)
 
 
+class LoopParams(StrictModel):
+    """Level 5: the closed loop on Prefect deployments (loop.py, loop_flows.py, deployments.py)."""
+
+    # Monitoring runs every this many minutes, or on `monitor_cron` when set ("0 * * * *").
+    monitor_every_minutes: float = Field(default=60, gt=0)
+    monitor_cron: str | None = None
+    # No retrain starts within this many minutes of the last one, whatever the events say.
+    cooldown_minutes: float = Field(default=60, ge=0)
+    # The events that start a retrain; anomaly.rate is left out on purpose: a data-quality alarm
+    # usually means something upstream broke, and retraining on broken data does not fix it.
+    retrain_on: list[Literal["drift.detected", "performance.degraded", "anomaly.rate"]] = [
+        "drift.detected",
+        "performance.degraded",
+    ]
+    # anomaly.rate is emitted when the share of columns with a data-quality alarm is above this.
+    max_anomaly_share: float = Field(default=0.0, ge=0, le=1)
+    canary_every_minutes: float = Field(default=10, gt=0)  # the canary decision
+    rollback_every_minutes: float = Field(default=5, gt=0)  # the rollback check
+
+
 class Params(StrictModel):
     task: Task
     data: DataParams
@@ -290,6 +310,7 @@ class Params(StrictModel):
     canary: CanaryParams = CanaryParams()  # level 5: the canary decision
     rollback: RollbackParams = RollbackParams()  # level 5: automatic rollback
     tuning: TuningParams = TuningParams()  # level 5: hyperparameter trials on Dask
+    loop: LoopParams = Field(default_factory=LoopParams)  # level 5 (the closed loop)
 
     # The folder of the params file: relative paths inside it are resolved against this folder,
     # never against the current working directory.
