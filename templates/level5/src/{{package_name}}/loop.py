@@ -71,6 +71,7 @@ def monitor_once(params: Params) -> dict:
         "model_version": summary["model_version"],
         "events": [event.name for event in found],
         "sent": sent,
+        "monitoring": summary,  # the drift summary itself, for callers that read it (simulate.py)
     }
 
 

@@ -43,23 +43,18 @@ import mlflow
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from mlflow import MlflowClient
 
-from . import audit, auth, promotion, registry
+from . import audit, auth, loop, promotion, registry, rollback
 from .config import Params, SimulationParams, UserError, prediction_log_url
 from .data import as_model_input, feature_columns, feature_types, load_dataset, validate_schema
 from .evaluate import compute_metrics
 from .feedback import read_labelled
 from .importance import load_importance
-from .lineage import walk_back
-from .monitor import ALARM, run_monitor
-from .performance import judge
+from .monitor import ALARM
 from .prediction_log import make_engine, predictions
 from .train import train
 
 PNG_NAME, JSON_NAME, TEXT_NAME = "simulation.png", "simulation.json", "simulation.txt"
-# The alias a hand promotion keeps the replaced champion under, so a rollback knows where to go.
-PREVIOUS_CHAMPION = "previous_champion"
 
 # What happens in the loop, as the summary and the figure name it.
 DRIFT_ONSET, ALARM_RAISED, RETRAIN = "drift onset", "alarm", "retrain"
@@ -71,18 +66,17 @@ BAD_MODEL, ROLLBACK = "bad model promoted by hand", "rollback"
 
 
 def monitor(params: Params) -> dict:
-    """Check the champion's latest window of the prediction log; the summary's status is
-    `alarm` when a drift or quality threshold was crossed (level 4's monitor, printing muted)."""
+    """One round of the loop's monitoring (drift, quality, performance, and the Prefect events
+    a running loop retrains on); the drift summary's status is `alarm` when one was crossed."""
     with contextlib.redirect_stdout(io.StringIO()):
-        return run_monitor(params)
+        return loop.monitor_once(params)["monitoring"]
 
 
-def retrain(params: Params, reason: str) -> promotion.Decision:
-    """Train on `params.data`, register the challenger, and let both gates decide (`reason` says
-    why the loop asked; level 4 keeps it in no record, so it is printed only)."""
-    trained = train(params)
-    registry.register_challenger(params, trained.model_uri)
-    return promotion.promote(params)
+def retrain(params: Params, reason: str) -> loop.RetrainOutcome:
+    """The loop's retrain: train on `params.data`, register the challenger, and let both gates
+    (compliance and the paired promotion gate) decide; the audit trail records why it ran."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return loop.retrain(params, reason)
 
 
 def reload(service: Service) -> bool:
@@ -95,38 +89,11 @@ def reload(service: Service) -> bool:
 
 
 def check_rollback(params: Params) -> str | None:
-    """The live-metric rule: once `simulation.min_labels` labels of the champion's predictions
-    have arrived, roll back to the previous champion when the primary metric on them is worse
-    than on its holdout by more than `performance.max_relative_drop`; the version rolled back to,
-    or None."""
-    champion = registry.get_champion(params)
-    previous = registry.get_version(params, PREVIOUS_CHAMPION)
-    if champion is None or previous is None or previous.version == champion.version:
-        return None
-    logged = read_labelled(prediction_log_url(params))
-    labelled = logged[(logged["model_version"] == str(champion.version)) & logged["label"].notna()]
-    holdout = walk_back(params, str(champion.version))["metrics"].get(params.metric)
-    y_score = live_scores(params, str(champion.version), labelled)
-    value, drop, verdict = judge(params, labelled, holdout, y_score)
-    if verdict != "degraded":
-        return None
-    to = str(previous.version)
-    registry.set_champion(params, to)
-    MlflowClient().delete_registered_model_alias(params.registry.model_name, PREVIOUS_CHAMPION)
-    reason = (
-        f"live {params.metric} {value:.4f} is {drop:.0%} worse than its holdout's {holdout:.4f}"
-    )
-    # Level 4's audit trail has no rollback event: moving the alias back is a promotion.
-    audit.record(
-        "promote",
-        params,
-        model=params.registry.model_name,
-        version=to,
-        replaces=str(champion.version),
-        rollback=True,
-        reason=reason,
-    )
-    return to
+    """The loop's rollback check (rollback.py): a champion whose live metric degraded past
+    `rollback.max_relative_drop` is rolled back to the previous champion, audited and alerted;
+    the version rolled back to, or None."""
+    decision = rollback.check(params)
+    return decision.previous_version if decision.rolled_back else None
 
 
 # The stream: the project's data, cut into a history and batches, with one feature drifting.
@@ -272,6 +239,9 @@ def simulation_params(params: Params, stores: Path) -> Params:
             }
         ),
         "performance": params.performance.model_copy(update={"min_labels": simulation.min_labels}),
+        # The replay keeps its own cooldown, in batches; the loop's is in minutes.
+        "loop": params.loop.model_copy(update={"cooldown_minutes": 0}),
+        "rollback": params.rollback.model_copy(update={"min_labels": simulation.min_labels}),
         "importance": params.importance.model_copy(
             update={"n_repeats": min(params.importance.n_repeats, 2)}
         ),
@@ -464,13 +434,13 @@ class Replay:
         reason = f"alarm at batch {self.alarm_batch}"
         self.note(index, RETRAIN, f"{len(training)} distinct labelled rows since the {reason}")
         params = on_data(self.params, training, path, self.features)
-        decision = retrain(params, reason)
+        outcome = retrain(params, reason)
         self.last_retrain, self.alarm_batch = index, None
-        kind = PROMOTED if decision.promoted else REJECTED
-        if decision.promoted:
+        promoted = outcome.status == "promoted"
+        if promoted:
             self.trained_on = training
-        self.note(index, kind, decision.reason, decision.challenger_version)
-        if decision.promoted and self.reload(index) and self.recovered_at is None:
+        self.note(index, PROMOTED if promoted else REJECTED, outcome.reason, outcome.version)
+        if promoted and self.reload(index) and self.recovered_at is None:
             self.recovered_at = index
 
     def reload(self, index: int) -> bool:
@@ -524,13 +494,11 @@ def promote_by_hand(params: Params) -> str:
         raise LookupError("phase 2 needs a champion to replace")
     trained = train(params)
     version = str(registry.register_challenger(params, trained.model_uri).version)
-    name = params.registry.model_name
-    MlflowClient().set_registered_model_alias(name, PREVIOUS_CHAMPION, champion.version)
-    registry.set_champion(params, version)
+    promotion.make_champion(params, version)
     audit.record(
         "promote",
         params,
-        model=name,
+        model=params.registry.model_name,
         version=version,
         replaces=str(champion.version),
         forced=True,
