@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -53,6 +54,9 @@ def test_generated_code_passes_ruff(tmp_path, level, task):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+SET_PASSWORD = re.compile(r"password\s*[=:]\s*(?!CHANGE_ME\b|\$|\?|\s|$)\S", re.IGNORECASE | re.MULTILINE)
+
+
 @pytest.mark.parametrize("level", built_levels())
 def test_no_todo_stubs_or_secrets(tmp_path, level):
     project = scaffold(tmp_path, level, name="clean-me")
@@ -60,7 +64,9 @@ def test_no_todo_stubs_or_secrets(tmp_path, level):
         if path.is_file() and ".git" not in path.parts:
             text = path.read_text(errors="ignore")
             assert "TODO" not in text and "FIXME" not in text, path
-            assert "BEGIN PRIVATE KEY" not in text and "password=" not in text.lower(), path
+            assert "BEGIN PRIVATE KEY" not in text, path
+            # A password with a value; an example file's CHANGE_ME or an unset variable is not one.
+            assert not SET_PASSWORD.search(text), path
 
 
 @pytest.mark.parametrize("level", [n for n in built_levels() if n >= 2])
