@@ -243,16 +243,23 @@ def add_role_column(engine: sa.Engine) -> None:
     create_all creates missing tables but never changes an existing one, so an upgraded project
     would otherwise fail at its first write.
     """
-    columns = {column["name"] for column in sa.inspect(engine).get_columns(predictions.name)}
-    if "role" in columns:
+    if has_role_column(engine):
         return
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                f"ALTER TABLE {predictions.name} "
-                "ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'champion'"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {predictions.name} "
+                    "ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'champion'"
+                )
             )
-        )
+    except sa.exc.DBAPIError:
+        if not has_role_column(engine):  # else another replica added it at the same moment
+            raise
+
+
+def has_role_column(engine: sa.Engine) -> bool:
+    return "role" in {column["name"] for column in sa.inspect(engine).get_columns(predictions.name)}
 
 
 def read_predictions(url: str, limit: int | None = None) -> pd.DataFrame:
