@@ -77,6 +77,12 @@ class ServingParams(StrictModel):
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     # Any SQLAlchemy URL; PREDICTION_LOG_URL overrides it (see prediction_log_url below).
     prediction_log_url: str = "sqlite:///predictions.db"
+    # Level 5: hot reload, shadow and canary (reload.py, routing.py), graceful shutdown.
+    reload_seconds: float = Field(default=5.0, ge=0)  # how often the aliases are polled; 0: never
+    shadow: bool = False  # also score the `challenger` alias's model, logged and never returned
+    canary_share: float = Field(default=0.0, ge=0, le=1)  # share of requests the `canary` answers
+    sticky_key_header: str = Field(default="X-Client-Id", min_length=1)  # same key, same model
+    drain_seconds: float = Field(default=30.0, gt=0)  # on SIGTERM, in-flight requests get this long
 
 
 class FeatureLimits(StrictModel):

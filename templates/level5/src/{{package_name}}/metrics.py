@@ -130,8 +130,10 @@ class ServiceMetrics:
         )
         self.per_class = None
         self.values = None
+        self._per_class_family: Counter | None = None
+        self._values_family: Histogram | None = None
         if classes is not None:
-            per_class = Counter(
+            per_class = self._per_class_family = Counter(
                 "model_predictions",
                 "Predictions served, per predicted class",
                 ["model_version", "label"],
@@ -143,14 +145,27 @@ class ServiceMetrics:
                 label: per_class.labels(model_version, str(label)) for label in classes
             }
         else:
-            self.values = Histogram(
+            self._values_family = Histogram(
                 "model_prediction_value",
                 "Predicted values",
                 ["model_version"],
                 registry=self.registry,
                 buckets=prediction_buckets(params),
-            ).labels(model_version)
-        self.registry.register(MonitorGauges(gauges_path(params), model_version))
+            )
+            self.values = self._values_family.labels(model_version)
+        self.gauges = MonitorGauges(gauges_path(params), model_version)
+        self.registry.register(self.gauges)
+
+    def follow(self, model_version: str) -> None:
+        """Level 5: label what is counted from now on with the version the hot reload swapped in."""
+        self.model_version = self.gauges.model_version = model_version
+        if self._per_class_family is not None and self.per_class is not None:
+            family = self._per_class_family
+            self.per_class = {
+                label: family.labels(model_version, str(label)) for label in self.per_class
+            }
+        if self._values_family is not None:
+            self.values = self._values_family.labels(model_version)
 
     def observe_predictions(self, predictions: list) -> None:
         """Count served predictions: per class for a classifier, as values for a regressor."""

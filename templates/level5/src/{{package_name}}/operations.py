@@ -49,9 +49,17 @@ class ExplanationOut(BaseModel):
 
 
 def add_operations(
-    app: FastAPI, params: Params, served: Any, prediction_log: Any, keys: auth.ApiKeys
+    app: FastAPI,
+    params: Params,
+    served: Any,
+    prediction_log: Any,
+    keys: auth.ApiKeys,
+    live: Any = None,
 ) -> ServiceMetrics:
-    """Guard, measure and extend `app`; the metrics are returned for /predict to count answers."""
+    """Guard, measure and extend `app`; the metrics are returned for /predict to count answers.
+
+    `live` (level 5, reload.LiveModels): /explain explains the champion serving now, not the one
+    loaded at start."""
     version = served.version if served is not None else "none"
     classes = served.classes.tolist() if served is not None and served.classes is not None else None
     metrics = ServiceMetrics(params, version, classes)
@@ -61,7 +69,7 @@ def add_operations(
     auth.document(app)
     add_metrics_route(app, metrics)
     if served is not None:
-        add_explain_route(app, params, served)
+        add_explain_route(app, params, served, live)
         add_feedback_route(app, params, served, prediction_log)
     return metrics
 
@@ -102,14 +110,15 @@ def parse_body(adapter: TypeAdapter, body: bytes) -> Any:
         ) from None
 
 
-def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
+def add_explain_route(app: FastAPI, params: Params, served: Any, live: Any = None) -> None:
     from .service import json_body_doc, model_refused  # here: service.py imports this module
 
-    explainer = Explainer(served.estimator, params.explain.top_k)
+    start_champion = served
+    explainers = {served.version: Explainer(served.estimator, params.explain.top_k)}
     row_adapter = TypeAdapter(served.row_model)
     busy = threading.Lock()  # one explanation at a time: /predict keeps the other core
 
-    def explain_and_release(values):
+    def explain_and_release(explainer, values):
         try:
             return explainer.explain(values)
         finally:
@@ -129,6 +138,13 @@ def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
     async def explain(request: Request) -> ExplanationOut:
         """The top `explain.top_k` feature contributions to the answer for one row (SHAP)."""
         row = parse_body(row_adapter, await request.body())
+        # Level 5: the champion now (hot reload), read once; one explainer per version it had.
+        served = live.champion if live is not None else start_champion
+        explainer = explainers.get(served.version)
+        if explainer is None:
+            explainers.clear()  # an old version's explainer is not needed again
+            explainer = Explainer(served.estimator, params.explain.top_k)
+            explainers[served.version] = explainer
         values = served.model_input([tuple(row.__dict__.values())])
         try:
             # The prediction first: it refuses what the model cannot score (values too large for
@@ -142,7 +158,7 @@ def add_explain_route(app: FastAPI, params: Params, served: Any) -> None:
             # The first call imports SHAP (seconds): not counted against the time limit.
             if not explainer.is_ready:
                 await run_in_threadpool(explainer.ready)
-            work = asyncio.ensure_future(run_in_threadpool(explain_and_release, values))
+            work = asyncio.ensure_future(run_in_threadpool(explain_and_release, explainer, values))
         except BaseException:
             busy.release()
             raise

@@ -1,8 +1,9 @@
 """The prediction log: every served prediction, stored in a SQL database for monitoring.
 
-One row per prediction: request id, position in the request, model version, timestamp, the
-inputs (a JSON object keyed by feature name) and the output. SQLite in the project by default;
-any SQLAlchemy URL (PostgreSQL, ...) through `PREDICTION_LOG_URL`.
+One row per prediction: request id, position in the request, model version, the role of that
+model (level 5: `champion`, `canary`, or `shadow` for a challenger's answer the client never saw),
+timestamp, the inputs (a JSON object keyed by feature name) and the output. SQLite in the project
+by default; any SQLAlchemy URL (PostgreSQL, ...) through `PREDICTION_LOG_URL`.
 
 Writes never happen on the request path: the service puts each request on a queue, and a
 background thread wakes every `flush_seconds` and inserts everything that piled up in one
@@ -40,12 +41,16 @@ predictions = sa.Table(
     # Position of the row in its request: 0 for /predict, 0..n-1 for /predict/batch.
     sa.Column("row", sa.Integer, nullable=False),
     sa.Column("model_version", sa.String(32), nullable=False),
+    # Level 5: which model answered (see ROLES). A shadow row shares its request id and row with
+    # the champion's, so a join on (request_id, row) must also pick a role or a version.
+    sa.Column("role", sa.String(16), nullable=False, server_default="champion"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     # JSON keeps the log readable across model versions whose features differ.
     sa.Column("inputs", sa.JSON, nullable=False),
     sa.Column("prediction", sa.JSON, nullable=False),
 )
 
+ROLES = ("champion", "canary", "shadow")
 WRITE_ATTEMPTS = 3
 _STOP = object()  # put on the queue by close()
 
@@ -59,6 +64,7 @@ class Served:
     created_at: float  # time.time() when the request was answered
     inputs: np.ndarray  # one row per prediction, columns in `features` order
     predictions: list
+    role: str = "champion"  # one of ROLES
 
 
 def to_json(value: object) -> str:
@@ -80,8 +86,10 @@ def make_engine(url: str) -> sa.Engine:
 
 
 # The columns the writer fills, in the order of its tuples (the id numbers itself).
-WRITTEN_COLUMNS = ("request_id", "row", "model_version", "created_at", "inputs", "prediction")
-# Rows per INSERT statement: 500 x 6 values stays far below any driver's limit on values in one
+WRITTEN_COLUMNS = (
+    "request_id", "row", "model_version", "role", "created_at", "inputs", "prediction"
+)  # fmt: skip
+# Rows per INSERT statement: 500 x 7 values stays far below any driver's limit on values in one
 # statement (SQLite's is 32766). Why several rows per statement: the driver lets go of the GIL
 # while the database works and takes it back after each statement; with one statement per row
 # (plain `executemany`), a busy service thread would hand the GIL back and forth per row.
@@ -110,6 +118,7 @@ class PredictionLog:
         self.flush_seconds = flush_seconds
         self.engine = make_engine(url)
         metadata.create_all(self.engine)  # fail at start-up, not at the first request
+        add_role_column(self.engine)
         dialect = self.engine.dialect
         self._dialect = dialect
         # A timestamp as SQLAlchemy stores it for this database (SQLite has no datetime type:
@@ -188,6 +197,7 @@ class PredictionLog:
                 request_id,
                 position,
                 version,
+                served.role,
                 created_at,
                 to_json(dict(zip(features, values, strict=True))),
                 to_json(prediction),
@@ -227,10 +237,35 @@ class PredictionLog:
             connection.close()  # back to the pool; rolls back what was not committed
 
 
+def add_role_column(engine: sa.Engine) -> None:
+    """A log written before level 5 has no `role` column: add it, its old rows are the champion's.
+
+    create_all creates missing tables but never changes an existing one, so an upgraded project
+    would otherwise fail at its first write.
+    """
+    if has_role_column(engine):
+        return
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {predictions.name} "
+                    "ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'champion'"
+                )
+            )
+    except sa.exc.DBAPIError:
+        if not has_role_column(engine):  # else another replica added it at the same moment
+            raise
+
+
+def has_role_column(engine: sa.Engine) -> bool:
+    return "role" in {column["name"] for column in sa.inspect(engine).get_columns(predictions.name)}
+
+
 def read_predictions(url: str, limit: int | None = None) -> pd.DataFrame:
     """The most recent `limit` logged predictions (all when None), oldest first.
 
-    Columns: request_id, row, model_version, created_at, prediction, then one column per
+    Columns: request_id, row, model_version, role, created_at, prediction, then one column per
     feature. Empty when nothing was logged yet.
     """
     engine = make_engine(url)
@@ -252,6 +287,7 @@ def read_predictions(url: str, limit: int | None = None) -> pd.DataFrame:
             "request_id": [row["request_id"] for row in rows],
             "row": [row["row"] for row in rows],
             "model_version": [row["model_version"] for row in rows],
+            "role": [row["role"] for row in rows],
             "created_at": [row["created_at"] for row in rows],
             "prediction": [row["prediction"] for row in rows],
         }

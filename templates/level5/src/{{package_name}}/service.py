@@ -3,6 +3,7 @@
     POST /predict        one row, a JSON object with every feature -> {"prediction": ...}
     POST /predict/batch  {"rows": [row, ...]}, at most serving.max_batch_rows rows
                          -> {"predictions": [...]} in the order of the rows
+                         Every answer names its `model_version` and `role` (champion or canary).
     GET  /health         the process is up (liveness)
     GET  /ready          a champion model is loaded (readiness); 503 until one is trained
     GET  /model          which version answers, and where it came from (run, metrics, data, commit)
@@ -10,13 +11,16 @@
 A classifier answers the class as it was trained (a string stays a string, a number a number)
 and the probability of each class, keyed by class.
 
-The champion is loaded once, at start, with the native scikit-learn flavor. The request schema
-is built from the model's signature (feature names and types), so /docs and /openapi.json
-describe exactly what the model takes, and pydantic checks each raw request body in one pass
-(`validate_json`): a bad request is refused with a 4xx before it reaches the model. Every
-feature must be sent; null stands for a value that is unknown, which the model's pipeline fills
-in as it did for gaps in the training data. Every prediction is written to the prediction log,
-off the request path.
+The champion is loaded at start with the native scikit-learn flavor; level 5 then follows the
+registry's aliases and swaps in a newly promoted version without a restart (reload.py), routes a
+share of traffic to a canary and scores the challenger in shadow (routing.py). On SIGTERM the
+server stops taking connections, lets requests in flight finish (serving.drain_seconds), then
+writes out the prediction log. The request schema is built from the start champion's signature
+(feature names and types), so /docs and /openapi.json describe exactly what the model takes,
+and pydantic checks each raw request body in one pass (`validate_json`): a bad request is
+refused with a 4xx before it reaches the model. Every feature must be sent; null stands for a
+value that is unknown, which the model's pipeline fills in as it did for gaps in the training
+data. Every prediction is written to the prediction log, off the request path.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations, and
@@ -51,6 +55,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import auth, lineage, operations, registry
 from .config import Params, prediction_log_url
 from .prediction_log import PredictionLog, Served
+from .reload import ChampionWatcher, LiveModels
+from .routing import Router, ShadowRequest, ShadowScorer
 from .tracking import configure_tracking
 
 logger = logging.getLogger(__name__)
@@ -162,6 +168,15 @@ class ServedModel:
         keys = [str(label) for label in self.classes.tolist()]  # JSON object keys are text
         return labels, [dict(zip(keys, row, strict=True)) for row in probabilities.tolist()]
 
+    def predict_off_loop(self, values: np.ndarray) -> list[Any]:
+        """Predictions from a thread other than the event loop's (warm-up, shadow scoring).
+
+        The rows go in as a DataFrame with the feature names, so scikit-learn has nothing to warn
+        about and the process-wide warning filters, which `predict` changes, stay untouched:
+        two threads changing them at once could leave them wrong for everyone.
+        """
+        return self.estimator.predict(pd.DataFrame(values, columns=self.features)).tolist()
+
 
 class NoChampion(Exception):
     """The registry has no champion to serve yet."""
@@ -208,12 +223,17 @@ def prediction_type_from(signature: ModelSignature | None) -> Any:
 
 
 def load_champion(params: Params) -> ServedModel:
-    """Load the champion (once): estimator, signature, input example and lineage."""
+    """Load the champion: estimator, signature, input example and lineage."""
     configure_tracking(params)
     champion = registry.get_champion(params)
     if champion is None:
         raise NoChampion(no_champion_message(params))
-    version = str(champion.version)
+    return load_version(params, str(champion.version))
+
+
+def load_version(params: Params, version: str) -> ServedModel:
+    """Load one registered version (the hot reload calls this off the request path)."""
+    configure_tracking(params)
     # Load by version number, not by alias: the alias may move while we are loading.
     local_dir = mlflow.artifacts.download_artifacts(
         artifact_uri=f"models:/{params.registry.model_name}/{version}"
@@ -369,25 +389,38 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     """
     if keys is None:
         keys = auth.load_keys()
-    served: ServedModel | None = None
+    live = LiveModels()  # level 5: the models answering now; the watcher swaps them
     prediction_log: PredictionLog | None = None
     unavailable = ""
     try:
-        served = load_champion(params)
+        live.champion = load_champion(params)
     except NoChampion as error:
         unavailable = str(error)
         logger.warning(unavailable)
     else:
-        prediction_log = PredictionLog(prediction_log_url(params), served.features)
-        logger.info("serving %s version %s", params.registry.model_name, served.version)
+        prediction_log = PredictionLog(prediction_log_url(params), live.champion.features)
+        logger.info("serving %s version %s", params.registry.model_name, live.champion.version)
+    # The champion at start: its signature is the request schema for the life of the process.
+    served = live.champion
+    shadow = None
+    if served is not None and prediction_log is not None and params.serving.shadow:
+        shadow = ShadowScorer(live, prediction_log)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if prediction_log is not None:
             prediction_log.start()
+            if shadow is not None:
+                shadow.start()
+            watcher.start()
         yield
+        # On SIGTERM uvicorn has stopped taking requests and let those in flight finish; then
+        # the watcher stops, the shadow scores what it holds, and the log writes out the rest.
         if prediction_log is not None:
-            prediction_log.close()  # writes what is still queued
+            watcher.stop()
+            if shadow is not None:
+                shadow.close()
+            prediction_log.close()
 
     app = FastAPI(
         title=f"{params.registry.model_name} prediction service",
@@ -398,7 +431,18 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=params.serving.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
     # Level 4: API keys, Prometheus metrics, /explain and /feedback (operations.py).
-    app.state.metrics = operations.add_operations(app, params, served, prediction_log, keys)
+    metrics = operations.add_operations(app, params, served, prediction_log, keys, live)
+    app.state.metrics = metrics
+
+    def follow_champion(role: str, model: ServedModel | None) -> None:
+        if role == "champion" and model is not None:
+            metrics.follow(model.version)  # metrics are labelled with the version now serving
+
+    # Level 5: hot reload (reload.py); the simulation and the tests call app.state.watcher.
+    watcher = ChampionWatcher(params, live, metrics.registry, on_swap=follow_champion)
+    if served is not None:
+        watcher.check_now()  # the canary and the challenger, when their roles are on
+    app.state.live, app.state.watcher, app.state.shadow = live, watcher, shadow
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
@@ -408,27 +452,39 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     @app.get("/ready", tags=["operations"])
     async def ready() -> Readiness:
         """Readiness: a champion model is loaded and can answer /predict."""
-        if served is None:
+        champion = live.champion
+        if champion is None:
             raise HTTPException(status_code=503, detail=unavailable)
-        return Readiness(status="ready", model=served.card.name, version=served.version)
+        return Readiness(status="ready", model=champion.card.name, version=champion.version)
 
     @app.get("/model", tags=["operations"])
     async def model() -> ModelCard:
         """The served version and its lineage: run, metrics, data fingerprint, git commit."""
-        if served is None:
+        champion = live.champion
+        if champion is None:
             raise HTTPException(status_code=503, detail=unavailable)
-        return served.card
+        return champion.card
 
     if served is not None and prediction_log is not None:  # both set together, above
-        add_prediction_routes(app, served, prediction_log, params.serving.max_batch_rows)
+        router = Router(live, params.serving.canary_share, params.serving.sticky_key_header)
+        add_prediction_routes(
+            app, served, router, prediction_log, shadow, params.serving.max_batch_rows
+        )
     else:
         add_unavailable_routes(app, unavailable)
     return app
 
 
 def add_prediction_routes(
-    app: FastAPI, served: ServedModel, prediction_log: PredictionLog, max_batch_rows: int
+    app: FastAPI,
+    served: ServedModel,
+    router: Router,
+    prediction_log: PredictionLog,
+    shadow: ShadowScorer | None,
+    max_batch_rows: int,
 ) -> None:
+    """/predict and /predict/batch, validated against `served`'s schema, answered by `router`'s
+    pick (the champion or the canary) and scored in shadow when `shadow` is given."""
     # The models' field types are only known at run time (from the signature), so they are built
     # as values: GenericAlias(list, X) is `list[X]` for a type X held in a variable.
     row_model = served.row_model
@@ -446,7 +502,11 @@ def add_prediction_routes(
     if served.classes is not None:
         single["probabilities"] = (dict[str, float], ...)
         several["probabilities"] = (list[dict[str, float]], ...)
-    ids: dict[str, Any] = {"model_version": (str, ...), "request_id": (str, ...)}
+    ids: dict[str, Any] = {
+        "model_version": (str, ...),
+        "role": (str, Field(description="which model answered: champion or canary")),
+        "request_id": (str, ...),
+    }
     prediction_model = create_model("Prediction", **single, **ids)
     batch_prediction_model = create_model("BatchPrediction", **several, **ids)
     body_errors: dict[int | str, dict[str, Any]] = {
@@ -454,17 +514,26 @@ def add_prediction_routes(
         422: {"model": InputProblems, "description": "Body that does not fit the schema"},
     }
 
-    def predict_and_log(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    def predict_and_log(request: Request, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
         """Predict `rows` (feature values in training order), log them, and build the answer."""
-        values = served.model_input(rows)
+        request_id = uuid.uuid4().hex
+        # One read of the live models: this request is answered, logged and labelled by `model`
+        # alone, whatever the watcher swaps in meanwhile.
+        choice = router.choose(request.headers, request_id)
+        model = choice.served
+        values = model.model_input(rows)
         try:
-            predictions, class_probabilities = served.predict(values)
+            predictions, class_probabilities = model.predict(values)
         except ValueError as error:
             raise model_refused(error) from error
-        request_id = uuid.uuid4().hex
-        prediction_log.record(Served(request_id, served.version, time.time(), values, predictions))
+        now = time.time()
+        prediction_log.record(
+            Served(request_id, model.version, now, values, predictions, choice.role)
+        )
+        if shadow is not None:
+            shadow.submit(ShadowRequest(request_id, now, values, model.version))
         observe_predictions(predictions)
-        answer = {"predictions": predictions, "model_version": served.version}
+        answer = {"predictions": predictions, "model_version": model.version, "role": choice.role}
         if class_probabilities is not None:
             answer["probabilities"] = class_probabilities
         return {**answer, "request_id": request_id}
@@ -484,7 +553,7 @@ def add_prediction_routes(
     async def predict(request: Request) -> Response:
         """Predict one row."""
         row = await validated_body(request, row_adapter)
-        answer = predict_and_log([tuple(row.__dict__.values())])
+        answer = predict_and_log(request, [tuple(row.__dict__.values())])
         answer["prediction"] = answer.pop("predictions")[0]
         if "probabilities" in answer:
             answer["probabilities"] = answer["probabilities"][0]
@@ -500,7 +569,8 @@ def add_prediction_routes(
     async def predict_batch(request: Request) -> Response:
         """Predict several rows at once; predictions come back in the order of the rows."""
         batch = await validated_body(request, batch_adapter)
-        return json_response(predict_and_log([tuple(row.__dict__.values()) for row in batch.rows]))
+        rows = [tuple(row.__dict__.values()) for row in batch.rows]
+        return json_response(predict_and_log(request, rows))
 
     document_request_models(app, row_model, batch_model)  # once every route is there
 
@@ -536,9 +606,12 @@ def serve(
     # sight; what requests allocate is still collected as usual.
     gc.freeze()
     # No access log: every prediction is already in the prediction log with its request id.
+    # On SIGTERM (docker stop, Kubernetes, systemd) uvicorn stops accepting connections and waits
+    # up to drain_seconds for requests in flight; the lifespan then writes out the prediction log.
     uvicorn.run(
         app,
         host=host,
         port=port or params.serving.port,
         access_log=False,
+        timeout_graceful_shutdown=params.serving.drain_seconds,
     )

@@ -1,0 +1,195 @@
+"""Level-5 service: what shadow scoring costs the champion, and level 5 (shadow and canary off) vs level 4.
+
+    python benchmarks/bench_shadow.py [--requests 200] [--rounds 20]
+
+It renders a level-4 and a level-5 project (same dataset, same seed, so the same forest), trains
+and promotes a champion in each, registers a second version in level 5 as its `challenger`, and
+starts three services with their `serve` command on free loopback ports: level 4; level 5 with
+shadow and canary off (the defaults); level 5 with `serving.shadow: true`, which scores every
+request with the challenger in a background thread too. One client sends sequential single-row
+requests (with the API key, as bench_serving_level4.py does); short rounds rotate over the three
+services so that changes in machine load hit them alike.
+
+Reported: req/s, p50 and p99 per service; the shadow's p99 over the plain level-5 p99 (target: at
+most 1.10), overall and as the median over rounds; level 5's throughput as a share of level 4's
+(target: within a few percent). It checks that each prediction log holds every prediction served,
+and that the shadow logged one row per served row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import copier
+from bench_serving_level4 import (
+    PACKAGE,
+    TEMPLATES,
+    Service,
+    free_port,
+    holdout_bodies,
+    percentile,
+    request,
+    run,
+    single_rows,
+)
+
+SHADOW_P99_TARGET = 1.10
+
+
+def render_commit_and_train(folder: Path, level: int) -> Service:
+    """Render a project, commit it (the compliance gate wants the run's git commit), train and
+    promote its first champion."""
+    project = folder / f"level{level}"
+    copier.run_copy(
+        str(TEMPLATES),
+        project,
+        data={"level": level, "project_name": "Bench Level4", "package_name": PACKAGE},
+        defaults=True,
+        quiet=True,
+        unsafe=False,
+    )
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-qm", "rendered"]):
+        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREDICTION_", "PREFECT_", "API_KEYS"))}
+    env["PYTHONPATH"] = str(project / "src")
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    env["PREDICTION_LOG_URL"] = f"sqlite:///{(project / 'predictions.db').as_posix()}"
+    run([sys.executable, "-m", PACKAGE, "train"], project, env)
+    promoted = run([sys.executable, "-m", PACKAGE, "promote"], project, env)
+    if "not promoted" in promoted:
+        sys.exit(f"level {level}: the first model was not promoted: {promoted.strip()}")
+    key = secrets.token_urlsafe(32)
+    env["API_KEYS"] = key
+    return Service(level, project, env, headers={"X-API-Key": key})
+
+
+def register_challenger(service: Service) -> None:
+    """A second version of the champion's model, as `challenger`: the shadow scores it."""
+    code = (
+        "from mlflow import MlflowClient\nimport mlflow\n"
+        f"from {PACKAGE}.config import load_params\n"
+        f"from {PACKAGE}.tracking import configure_tracking\n"
+        "params = load_params(); configure_tracking(params); client = MlflowClient()\n"
+        "name = params.registry.model_name\n"
+        "source = client.get_model_version_by_alias(name, 'champion').source\n"
+        "version = mlflow.register_model(source, name).version\n"
+        "client.set_registered_model_alias(name, 'challenger', version)\n"
+    )
+    run([sys.executable, "-c", code], service.project, service.env)
+
+
+def with_log(service: Service, name: str) -> Service:
+    """The same project served again, logging to a database of its own."""
+    env = {**service.env, "PREDICTION_LOG_URL": f"sqlite:///{(service.project / name).as_posix()}"}
+    return Service(service.level, service.project, env, headers=service.headers)
+
+
+def start(service: Service, params: Path | None = None) -> None:
+    service.port = free_port()
+    command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(service.port)]
+    if params is not None:
+        command += ["--params", str(params)]
+    service.process = subprocess.Popen(
+        command, cwd=service.project, env=service.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            sys.exit(f"a service exited {service.process.returncode}")
+        try:
+            import http.client
+
+            connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=2)
+            request(connection, "GET", "/ready", None, {})
+            return
+        except (OSError, RuntimeError):
+            time.sleep(0.3)
+    sys.exit("a service was not ready after 180 s")
+
+
+def logged(service: Service, role: str) -> int:
+    database = service.env["PREDICTION_LOG_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        query = "SELECT COUNT(*) FROM predictions WHERE role = ?" if service.level == 5 else None
+        if query is None:
+            return connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+        return connection.execute(query, (role,)).fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="single-row requests per round")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-shadow-") as tmp:
+        level4, level5 = render_commit_and_train(Path(tmp), 4), render_commit_and_train(Path(tmp), 5)
+        register_challenger(level5)
+        shadow = with_log(level5, "shadow_predictions.db")
+        shadow_params = level5.project / "params_shadow.yaml"
+        text = (level5.project / "params.yaml").read_text()
+        shadow_params.write_text(text.replace("  shadow: false", "  shadow: true", 1))
+        bodies = holdout_bodies(level4)
+        services = (level4, level5, shadow)
+        p99s: dict[int, list[float]] = {id(service): [] for service in services}
+        try:
+            start(level4)
+            start(level5)
+            start(shadow, shadow_params)
+            for round_number in range(args.rounds):
+                shift = round_number % 3
+                for service in services[shift:] + services[:shift]:
+                    before = len(service.latencies)
+                    single_rows(service, bodies, args.requests)
+                    p99s[id(service)].append(percentile(service.latencies[before:], 0.99))
+            time.sleep(1)  # the shadow's last batch
+        finally:
+            for service in services:
+                if service.process is not None:
+                    service.process.terminate()
+                    service.process.wait(timeout=60)
+        counts = {
+            "level 4": (logged(level4, "champion"), level4.served),
+            "level 5": (logged(level5, "champion"), level5.served),
+            "level 5 shadow on": (logged(shadow, "champion"), shadow.served),
+            "level 5 shadow rows": (logged(shadow, "shadow"), shadow.served),
+        }
+
+    print(f"{'service':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    names = ("level 4", "level 5 (shadow, canary off)", "level 5 (shadow on)")
+    for service, name in zip(services, names, strict=True):
+        p50, p99 = percentile(service.latencies, 0.5) * 1000, percentile(service.latencies, 0.99) * 1000
+        print(f"{name:<34} {len(service.latencies) / service.elapsed:>8.0f} {p50:>8.2f} {p99:>8.2f}")
+    overall = percentile(shadow.latencies, 0.99) / percentile(level5.latencies, 0.99)
+    per_round = sorted(on / off for on, off in zip(p99s[id(shadow)], p99s[id(level5)], strict=True))
+    median = per_round[len(per_round) // 2]
+    verdict = "within" if median <= SHADOW_P99_TARGET else "NOT within"
+    print(
+        f"\nshadow on / off, champion p99: {overall:.3f} overall, median over {len(per_round)} rounds "
+        f"{median:.3f} (quartiles {per_round[len(per_round) // 4]:.3f}-{per_round[3 * len(per_round) // 4]:.3f}): "
+        f"{verdict} the 10% budget"
+    )
+    shares = sorted(five / four for four, five in zip(level4.per_round, level5.per_round, strict=True))
+    throughput = {service.level: len(service.latencies) / service.elapsed for service in (level4, level5)}
+    print(
+        f"level 5 (off) / level 4 throughput: {throughput[5] / throughput[4]:.1%} "
+        f"overall, median over {len(shares)} rounds {shares[len(shares) // 2]:.1%} "
+        f"(quartiles {shares[len(shares) // 4]:.1%}-{shares[3 * len(shares) // 4]:.1%})"
+    )
+    for name, (rows, served) in counts.items():
+        print(f"prediction log, {name}: {rows} rows for {served} served")
+        if rows != served:
+            sys.exit("a prediction log lost records")
+
+
+if __name__ == "__main__":
+    main()
