@@ -80,12 +80,11 @@ def retrain(params: Params, reason: str) -> loop.RetrainOutcome:
 
 
 def reload(service: Service) -> bool:
-    """Serve the version the `champion` alias names, if it moved; True when it swapped."""
-    champion = registry.get_champion(service.params)
-    if champion is None or str(champion.version) == service.version:
-        return False
-    service.restart()
-    return True
+    """The service's hot reload (reload.py): when the `champion` alias moved, load and warm the
+    new version and swap it in while the app keeps running; True when it swapped."""
+    swapped = service.client.app.state.watcher.check_now()
+    service.version = service.client.get("/ready").json()["version"]
+    return swapped
 
 
 def check_rollback(params: Params) -> str | None:
@@ -242,6 +241,10 @@ def simulation_params(params: Params, stores: Path) -> Params:
         # The replay keeps its own cooldown, in batches; the loop's is in minutes.
         "loop": params.loop.model_copy(update={"cooldown_minutes": 0}),
         "rollback": params.rollback.model_copy(update={"min_labels": simulation.min_labels}),
+        # The replay reloads when the loop has promoted (a deterministic moment), not on a timer.
+        "serving": params.serving.model_copy(
+            update={"reload_seconds": 0, "shadow": False, "canary_share": 0.0}
+        ),
         "importance": params.importance.model_copy(
             update={"n_repeats": min(params.importance.n_repeats, 2)}
         ),
@@ -287,10 +290,6 @@ class Service:
         self.client = TestClient(app, headers={"X-API-Key": self.key})
         self.client.__enter__()  # runs the app's start-up: the prediction log's writer
         self.version = self.client.get("/ready").json()["version"]
-
-    def restart(self) -> None:
-        self.close()
-        self.start()
 
     def close(self) -> None:
         if self.client is not None:
@@ -516,7 +515,13 @@ def labelled_since(params: Params, features: list[str], since: float) -> pd.Data
     cutoff = pd.Timestamp(since, unit="s", tz="UTC")
     rows = logged[logged["label"].notna() & (logged["created_at"] >= cutoff)]
     frame = rows[features].reset_index(drop=True)
-    frame[params.data.target] = rows["label"].tolist()
+    labels = pd.Series(rows["label"].tolist())
+    if params.task == "classification" and pd.api.types.is_float_dtype(labels):
+        # The log's JSON gives whole-number classes back as floats (1.0): the retrained model
+        # must answer with the champion's classes, or the service refuses to swap it in.
+        if (labels % 1 == 0).all():
+            labels = labels.astype("int64")
+    frame[params.data.target] = labels
     return frame
 
 
