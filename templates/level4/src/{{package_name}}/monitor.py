@@ -15,7 +15,8 @@ It writes into `monitoring.report_dir`:
     drift_report.html   Evidently's report on a sample of the window, to look at distributions
                         (its own per-column verdicts are Evidently's; the JSON holds ours)
 
-Each crossed threshold is posted to the webhook, if one is configured (alerts.py).
+Each crossed threshold is posted to the webhook, if one is configured (alerts.py), and written
+to the audit trail as an `alert` entry saying whether it was delivered.
 Exit codes: 0 nothing crossed; 1 at least one alarm; 2 a usage error (no log, no champion);
 3 fewer than `monitoring.min_rows` rows of the champion in the window, so nothing was judged.
 """
@@ -23,6 +24,7 @@ Exit codes: 0 nothing crossed; 1 at least one alarm; 2 a usage error (no log, no
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
+from . import audit
 from . import drift_statistics as ds
 from .alerts import Alert, Delivery, describe_target, send_alerts, webhook_url
 from .config import MonitoringParams, Params, UserError, prediction_log_url
@@ -61,6 +64,7 @@ def run_monitor(params: Params) -> dict:
     alerts = [Alert(**alarm, report=str(summary_path)) for alarm in summary["alarms"]]
     deliveries = send_alerts(params, alerts)
     summary["webhook"] = describe_deliveries(params, deliveries)
+    audit_alerts(params, alerts, deliveries)
     summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     publish_gauges(params, gauges(summary))
     print_summary(summary, summary_path)
@@ -235,6 +239,32 @@ def describe_deliveries(params: Params, deliveries: list[Delivery]) -> dict:
             if not d.delivered
         ],
     }
+
+
+def audit_alerts(params: Params, alerts: list[Alert], deliveries: list[Delivery]) -> None:
+    """One `alert` entry per alert in the audit trail: what crossed, by how much, the threshold,
+    and whether the webhook got it. A trail that cannot be written is reported, not raised:
+    the alerts are already out, and the JSON summary holds them too."""
+    url = webhook_url(params)
+    outcomes: list[Delivery | None] = list(deliveries) if deliveries else [None] * len(alerts)
+    try:
+        for alert, delivery in zip(alerts, outcomes, strict=True):
+            audit.record(
+                "alert",
+                params,
+                model=params.registry.model_name,
+                version=alert.model_version,
+                check=alert.check,
+                column=alert.column,
+                value=alert.value,
+                threshold=alert.threshold,
+                webhook=describe_target(url) if url else None,
+                delivered=delivery.delivered if delivery else False,
+                error=(delivery.error if delivery else "no webhook configured"),
+                report=alert.report,
+            )
+    except Exception as error:  # a full disk, a locked database: say so, finish monitoring
+        print(f"WARNING: the audit trail could not record the alerts: {error}", file=sys.stderr)
 
 
 def reference_sample(reference: dict, rows: int, rng: np.random.Generator) -> pd.DataFrame:

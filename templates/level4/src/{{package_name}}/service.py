@@ -382,9 +382,11 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
         logger.info("serving %s version %s", params.registry.model_name, served.version)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if prediction_log is not None:
             prediction_log.start()
+        if served is not None:  # level 4: who serves which version, where (audit trail)
+            operations.audit_serving(params, served, getattr(app.state, "address", None))
         yield
         if prediction_log is not None:
             prediction_log.close()  # writes what is still queued
@@ -530,6 +532,7 @@ def serve(
     if keys.open_access:
         logger.warning("serving WITHOUT API keys (--open): for local development only")
     app = create_app(params, keys)
+    app.state.address = f"{host}:{port or params.serving.port}"  # for the audit trail's entry
     # Loading MLflow, scikit-learn and the model leaves ~360,000 long-lived objects, and every
     # full garbage collection walks them all again: a 1000-row batch allocates enough objects to
     # trigger collections worth a few ms. Freezing moves what exists now out of the collector's
