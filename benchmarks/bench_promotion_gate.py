@@ -18,6 +18,10 @@ on squared errors for rmse) with the project's defaults: significance level 0.05
 improvement of 5% of the champion's error (gate.min_relative_improvement), tested, as
 promotion.py does. The same test with no required improvement is printed too: it shows why the
 margin is there (on 5,000 rows, a seed's real but fleeting difference becomes significant).
+
+Each rate is printed with its 95% Wilson interval; a line says "false <= 5% shown" when the
+interval's upper end is at most 5%, and "power >= 80%" when the share promoted reaches 80%
+("shown" when the interval's lower end does too). Repetitions run in `--jobs` processes.
 """
 
 from __future__ import annotations

@@ -144,12 +144,14 @@ def parse_chunk(inputs: str, outputs: str, features: list[str]) -> pd.DataFrame:
     """One chunk's joined JSON texts as columns: the features, then `prediction`."""
     # Parsing makes a dict per row. Python's garbage collector would walk them all again every
     # few thousand new ones, which costs more than the parsing; none of them forms a cycle.
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         frame = pd.DataFrame(orjson.loads(f"[{inputs}]"), columns=features)
         frame[PREDICTION] = orjson.loads(f"[{outputs}]")
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
     return frame
 
 
