@@ -9,7 +9,8 @@ tells the whole story. `python -m <package> compliance` runs it (CI/CD), and `pr
 before moving the champion alias when `governance.compliance.on_promotion` is true.
 
 Rules about other steps' outputs read MLflow artifacts of the version's run by name
-(fairness.json, reference_statistics.json, model_card.md) and fail with "missing" when absent.
+(fairness.json, reference_statistics.json; the card at the path its `model_card` tag names) and
+fail with "missing" when absent.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from mlflow.exceptions import MlflowException
 from . import audit, lineage, registry
 from .config import Params
 from .model_card import (
-    CARD_ARTIFACT,
     CARD_TAG,
     FAIRNESS_ARTIFACT,
     REFERENCE_ARTIFACT,
     artifact_names,
+    card_exists,
     load_run_json,
 )
 from .promotion import HIGHER_IS_BETTER
@@ -55,13 +56,12 @@ class Candidate:
 
 
 def model_card_rule(params: Params, candidate: Candidate) -> RuleResult:
-    if CARD_ARTIFACT not in candidate.artifacts:
-        return RuleResult(
-            "model_card", False, f"missing: no {CARD_ARTIFACT} in run {candidate.run_id}"
-        )
-    if CARD_TAG not in candidate.version.tags:
+    path = candidate.version.tags.get(CARD_TAG)
+    if not path:
         return RuleResult("model_card", False, f"missing: the version has no `{CARD_TAG}` tag")
-    return RuleResult("model_card", True, f"{CARD_ARTIFACT} logged with run {candidate.run_id}")
+    if not card_exists(candidate.run_id or "", path):
+        return RuleResult("model_card", False, f"missing: no {path} in run {candidate.run_id}")
+    return RuleResult("model_card", True, f"{path} logged with run {candidate.run_id}")
 
 
 def fairness_rule(params: Params, candidate: Candidate) -> RuleResult:

@@ -4,8 +4,10 @@ watched and what the gate decided.
 
 Its sections follow the technical documentation the EU AI Act asks for in Annex IV; each heading
 names the Annex IV point it covers, in our own words (this is documentation support, not legal
-advice). The card is logged as `model_card.md` in the version's training run and the version is
-tagged `model_card`, so the registry shows where it is.
+advice). The card is logged in the version's training run as `model_cards/<model>-v<version>.md`
+and the version is tagged `model_card` with that path, so the registry shows where it is. A path
+per registered version, not one per run: the same run registered under two model names (or
+twice under one) keeps one card per version instead of the last one overwriting the others.
 
 Parts that other steps produce are read from the run's artifacts by name (`fairness.json`,
 `importance.json`, `reference_statistics.json`); a missing part is rendered as "Not available",
@@ -30,7 +32,7 @@ from mlflow.exceptions import MlflowException
 from . import audit
 from .config import METRICS_BY_TASK, Params
 
-CARD_ARTIFACT = "model_card.md"
+CARD_FOLDER = "model_cards"  # in the training run's artifacts
 CARD_TAG = "model_card"  # on the model version: the run artifact that holds its card
 # Run artifacts written by other level-4 steps, read here and by the compliance gate.
 FAIRNESS_ARTIFACT = "fairness.json"
@@ -429,12 +431,24 @@ def software_versions() -> dict[str, str]:
     return found
 
 
+def card_artifact(model_name: str, version: str) -> str:
+    """Where one registered version's card lives in its run's artifacts."""
+    return f"{CARD_FOLDER}/{model_name}-v{version}.md"
+
+
+def card_exists(run_id: str, path: str) -> bool:
+    """Whether the run holds an artifact at `path` (a card's path, from the version's tag)."""
+    folder = path.rpartition("/")[0]
+    return path in {item.path for item in MlflowClient().list_artifacts(run_id, folder or None)}
+
+
 def write_card(params: Params, version: str) -> str:
     """Render the card of one version, log it to its run and tag the version; return the text."""
     card = collect_inputs(params, version)
     text = render_card(card)
     client = MlflowClient()
     if card.run_id:
-        client.log_text(card.run_id, text, CARD_ARTIFACT)
-        client.set_model_version_tag(params.registry.model_name, version, CARD_TAG, CARD_ARTIFACT)
+        path = card_artifact(card.model_name, version)
+        client.log_text(card.run_id, text, path)
+        client.set_model_version_tag(params.registry.model_name, version, CARD_TAG, path)
     return text

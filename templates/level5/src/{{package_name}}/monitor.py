@@ -15,14 +15,17 @@ It writes into `monitoring.report_dir`:
     drift_report.html   Evidently's report on a sample of the window, to look at distributions
                         (its own per-column verdicts are Evidently's; the JSON holds ours)
 
-Each crossed threshold is posted to the webhook, if one is configured (alerts.py).
+Each crossed threshold is posted to the webhook, if one is configured (alerts.py), and written
+to the audit trail as an `alert` entry saying whether it was delivered.
 Exit codes: 0 nothing crossed; 1 at least one alarm; 2 a usage error (no log, no champion);
 3 fewer than `monitoring.min_rows` rows of the champion in the window, so nothing was judged.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,7 @@ import orjson
 import pandas as pd
 import sqlalchemy as sa
 
+from . import audit
 from . import drift_statistics as ds
 from .alerts import Alert, Delivery, describe_target, send_alerts, webhook_url
 from .config import MonitoringParams, Params, UserError, prediction_log_url
@@ -61,6 +65,7 @@ def run_monitor(params: Params) -> dict:
     alerts = [Alert(**alarm, report=str(summary_path)) for alarm in summary["alarms"]]
     deliveries = send_alerts(params, alerts)
     summary["webhook"] = describe_deliveries(params, deliveries)
+    audit_alerts(params, alerts, deliveries)
     summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     publish_gauges(params, gauges(summary))
     print_summary(summary, summary_path)
@@ -80,53 +85,74 @@ def gauges(summary: dict) -> dict[str, float]:
     }
 
 
+CHUNK_ROWS = 100_000  # rows read and parsed at a time: a million-row window stays within memory
+
+
 def read_window(url: str, version: str, features: list[str], limit: int) -> pd.DataFrame:
     """The latest `limit` predictions of one model version: one column per feature, `prediction`.
 
-    Unlike `prediction_log.read_predictions`, the database does the heavy lifting: it extracts
-    each feature from the logged JSON and joins a column's values into one JSON text
-    (group_concat in SQLite, string_agg in PostgreSQL), which orjson parses in one call. A
-    million-row window takes seconds and a few hundred MB, instead of minutes and gigabytes
-    spent on a Python dict per row. A value stays as logged (a text in a number column is still
-    a text), so the data-quality checks see it; a missing value or feature reads as null.
+    A chunk of rows at a time (newest first, each chunk older than the last), the database joins
+    the logged JSON texts into one JSON array, which orjson parses in one call and pandas turns
+    into columns: no Python code runs per row, so a million-row window takes seconds, and the
+    chunks bound the memory. A value stays as logged (a text in a number column is still a
+    text), so the data-quality checks see it; a missing value or feature reads as missing.
     """
     if not has_prediction_log(url):
         raise UserError(
             f"No prediction log at {url} yet, so there is nothing to compare. "
             f"Fix: start the service (`python -m {__package__} serve`) and send it requests."
         )
-    table = predictions
-    window = (
-        sa.select(table.c.inputs, table.c.prediction)
-        .where(table.c.model_version == version)
-        .order_by(table.c.id.desc())
-        .limit(limit)
-        .subquery()
-    )
-    # `->` returns a value's JSON text exactly as logged (SQLite >= 3.38, PostgreSQL); SQLite's
-    # json_extract would round numbers to 15 digits, moving values that sit on a bin edge.
-    columns = [window.c.inputs.op("->")(name) for name in features] + [window.c.prediction]
-    query = sa.select(sa.func.count(), *[json_array(column) for column in columns])
+    frames: list[pd.DataFrame] = []
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            rows, *texts = connection.execute(query).one()
+            read, older_than = 0, None
+            while read < limit:
+                query = chunk_query(version, older_than, min(CHUNK_ROWS, limit - read))
+                rows, oldest, inputs, outputs = connection.execute(query).one()
+                if not rows:
+                    break
+                frames.append(parse_chunk(inputs, outputs, features))
+                read, older_than = read + rows, oldest
     finally:
         engine.dispose()
-    names = [*features, "prediction"]
-    if not rows:
-        return pd.DataFrame({name: [] for name in names})
-    parsed = {}
-    for name in names:
-        # One column at a time, each text dropped once parsed: never all texts and lists at once.
-        parsed[name] = pd.Series(orjson.loads(f"[{texts.pop(0)}]"))
-    return pd.DataFrame(parsed)
+    if not frames:
+        return pd.DataFrame({name: [] for name in [*features, PREDICTION]})
+    return pd.concat(frames, ignore_index=True)
 
 
-def json_array(column: sa.ColumnElement) -> sa.ColumnElement:
-    """The column's JSON values over the window, joined by commas: a JSON array without brackets.
-    A missing value is SQL NULL, which the join would skip: it becomes the JSON `null`."""
-    return sa.func.aggregate_strings(sa.func.coalesce(sa.cast(column, sa.Text), "null"), ",")
+def chunk_query(version: str, older_than: int | None, rows: int) -> sa.Select:
+    """The next `rows` rows of `version`, newest first, older than id `older_than`: how many,
+    the oldest id among them, and their inputs and their predictions, each column's JSON texts
+    joined by commas (a JSON array without its brackets). One aggregate walks the rows once, so
+    the n-th input and the n-th prediction belong to the same row."""
+    table = predictions
+    chunk = sa.select(table.c.id, table.c.inputs, table.c.prediction)
+    chunk = chunk.where(table.c.model_version == version)
+    if older_than is not None:
+        chunk = chunk.where(table.c.id < older_than)
+    newest = chunk.order_by(table.c.id.desc()).limit(rows).subquery()
+    return sa.select(
+        sa.func.count(),
+        sa.func.min(newest.c.id),
+        sa.func.aggregate_strings(sa.cast(newest.c.inputs, sa.Text), ","),
+        sa.func.aggregate_strings(sa.cast(newest.c.prediction, sa.Text), ","),
+    )
+
+
+def parse_chunk(inputs: str, outputs: str, features: list[str]) -> pd.DataFrame:
+    """One chunk's joined JSON texts as columns: the features, then `prediction`."""
+    # Parsing makes a dict per row. Python's garbage collector would walk them all again every
+    # few thousand new ones, which costs more than the parsing; none of them forms a cycle.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        frame = pd.DataFrame(orjson.loads(f"[{inputs}]"), columns=features)
+        frame[PREDICTION] = orjson.loads(f"[{outputs}]")
+    finally:
+        if was_enabled:
+            gc.enable()
+    return frame
 
 
 def has_prediction_log(url: str) -> bool:
@@ -235,6 +261,32 @@ def describe_deliveries(params: Params, deliveries: list[Delivery]) -> dict:
             if not d.delivered
         ],
     }
+
+
+def audit_alerts(params: Params, alerts: list[Alert], deliveries: list[Delivery]) -> None:
+    """One `alert` entry per alert in the audit trail: what crossed, by how much, the threshold,
+    and whether the webhook got it. A trail that cannot be written is reported, not raised:
+    the alerts are already out, and the JSON summary holds them too."""
+    url = webhook_url(params)
+    outcomes: list[Delivery | None] = list(deliveries) if deliveries else [None] * len(alerts)
+    try:
+        for alert, delivery in zip(alerts, outcomes, strict=True):
+            audit.record(
+                "alert",
+                params,
+                model=params.registry.model_name,
+                version=alert.model_version,
+                check=alert.check,
+                column=alert.column,
+                value=alert.value,
+                threshold=alert.threshold,
+                webhook=describe_target(url) if url else None,
+                delivered=delivery.delivered if delivery else False,
+                error=(delivery.error if delivery else "no webhook configured"),
+                report=alert.report,
+            )
+    except Exception as error:  # a full disk, a locked database: say so, finish monitoring
+        print(f"WARNING: the audit trail could not record the alerts: {error}", file=sys.stderr)
 
 
 def reference_sample(reference: dict, rows: int, rng: np.random.Generator) -> pd.DataFrame:

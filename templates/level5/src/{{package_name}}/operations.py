@@ -5,12 +5,16 @@
     GET  /metrics    Prometheus metrics (see metrics.py)
 
 Every one of them, /predict and /model included, needs an API key (see auth.py); /health and
-/ready stay open. service.py calls `add_operations` once, right after creating the app.
+/ready stay open. service.py calls `add_operations` once, right after creating the app, and
+`audit_serving` when the app starts serving.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at run time.
 
 import asyncio
+import logging
+import os
+import socket
 import threading
 from typing import Annotated, Any
 
@@ -19,11 +23,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from . import auth
+from . import audit, auth
 from .config import Params, prediction_log_url
 from .explain import Explainer
 from .feedback import Label, LabelStore, UnknownPredictions
 from .metrics import MetricsMiddleware, ServiceMetrics
+
+logger = logging.getLogger(__name__)
 
 
 class Recorded(BaseModel):
@@ -72,6 +78,25 @@ def add_operations(
         add_explain_route(app, params, served, live)
         add_feedback_route(app, params, served, prediction_log)
     return metrics
+
+
+def audit_serving(params: Params, served: Any, address: str | None) -> None:
+    """Note in the audit trail which version this process starts serving, where, and as whom
+    (AUDIT_ACTOR names a service's identity). A trail that cannot be written is logged as an
+    error, not raised: refusing to serve would turn an audit problem into an outage."""
+    try:
+        audit.record(
+            "serve",
+            params,
+            model=served.card.name,
+            version=served.version,
+            run_id=served.card.run_id,
+            host=socket.gethostname(),
+            address=address,  # host:port it listens on, when started by `serve`
+            pid=os.getpid(),
+        )
+    except Exception:
+        logger.exception("serving, but the audit trail could not record it")
 
 
 def add_metrics_route(app: FastAPI, metrics: ServiceMetrics) -> None:

@@ -407,12 +407,14 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
         shadow = ShadowScorer(live, prediction_log)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if prediction_log is not None:
             prediction_log.start()
             if shadow is not None:
                 shadow.start()
             watcher.start()
+        if served is not None:  # level 4: who serves which version, where (audit trail)
+            operations.audit_serving(params, served, getattr(app.state, "address", None))
         yield
         # On SIGTERM uvicorn has stopped taking requests and let those in flight finish; then
         # the watcher stops, the shadow scores what it holds, and the log writes out the rest.
@@ -437,6 +439,8 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     def follow_champion(role: str, model: ServedModel | None) -> None:
         if role == "champion" and model is not None:
             metrics.follow(model.version)  # metrics are labelled with the version now serving
+            # A swapped-in champion is served from now on: the audit trail says so, like a start.
+            operations.audit_serving(params, model, getattr(app.state, "address", None))
 
     # Level 5: hot reload (reload.py); the simulation and the tests call app.state.watcher.
     watcher = ChampionWatcher(params, live, metrics.registry, on_swap=follow_champion)
@@ -600,6 +604,7 @@ def serve(
     if keys.open_access:
         logger.warning("serving WITHOUT API keys (--open): for local development only")
     app = create_app(params, keys)
+    app.state.address = f"{host}:{port or params.serving.port}"  # for the audit trail's entry
     # Loading MLflow, scikit-learn and the model leaves ~360,000 long-lived objects, and every
     # full garbage collection walks them all again: a 1000-row batch allocates enough objects to
     # trigger collections worth a few ms. Freezing moves what exists now out of the collector's
