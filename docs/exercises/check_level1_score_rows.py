@@ -1,6 +1,6 @@
 """Level 1, exercise 2: score three rows of your own with predict.py.
 
-python -m pytest docs/exercises/check_level1_score_rows.py --project PATH
+python -m pytest docs/exercises/check_level1_score_rows.py --project=PATH
 """
 
 from pathlib import Path

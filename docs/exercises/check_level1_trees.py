@@ -1,6 +1,6 @@
 """Level 1, exercise 1: change the forest in train.py, retrain, and the saved model has your setting.
 
-python -m pytest docs/exercises/check_level1_trees.py --project PATH
+python -m pytest docs/exercises/check_level1_trees.py --project=PATH
 """
 
 import re

@@ -1,6 +1,6 @@
 """Level 2, exercise 2: train with two values of max_depth and find the better run in MLflow.
 
-python -m pytest docs/exercises/check_level2_compare_runs.py --project PATH
+python -m pytest docs/exercises/check_level2_compare_runs.py --project=PATH
 """
 
 from pathlib import Path

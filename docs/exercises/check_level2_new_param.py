@@ -1,6 +1,6 @@
 """Level 2, exercise 1: add a model parameter (min_samples_leaf) and see MLflow track it.
 
-python -m pytest docs/exercises/check_level2_new_param.py --project PATH
+python -m pytest docs/exercises/check_level2_new_param.py --project=PATH
 """
 
 from mlflow import MlflowClient

@@ -1,6 +1,6 @@
 """Level 3, exercise 2: trace the champion back to its training run and its data.
 
-python -m pytest docs/exercises/check_level3_lineage.py --project PATH
+python -m pytest docs/exercises/check_level3_lineage.py --project=PATH
 """
 
 from pathlib import Path

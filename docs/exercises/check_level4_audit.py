@@ -1,6 +1,6 @@
 """Level 4, exercise 1: tamper with one audit entry and let `audit verify` catch it.
 
-python -m pytest docs/exercises/check_level4_audit.py --project PATH
+python -m pytest docs/exercises/check_level4_audit.py --project=PATH
 """
 
 import subprocess

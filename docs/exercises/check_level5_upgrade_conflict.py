@@ -1,6 +1,6 @@
 """Level 5, exercise 1: upgrade from level 4 through a conflict, and resolve it keeping your edit.
 
-python -m pytest docs/exercises/check_upgrade_conflict.py --project PATH
+python -m pytest docs/exercises/check_level5_upgrade_conflict.py --project=PATH
 """
 
 import subprocess

@@ -1,4 +1,4 @@
-"""Shared by the exercise checks: `--project PATH` names the learner's generated project."""
+"""Shared by the exercise checks: `--project=PATH` names the learner's generated project."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Give it as --project=PATH: pytest reads a separate PATH as a test folder before it knows this option.
     parser.addoption("--project", help="the folder of your generated project (the one with .copier-answers.yml)")
 
 
@@ -17,7 +18,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def project(request: pytest.FixtureRequest) -> Path:
     given = request.config.getoption("--project")
     if not given:
-        pytest.exit("Give your project's folder: --project PATH", returncode=4)
+        pytest.exit("Give your project's folder: --project=PATH", returncode=4)
     path = Path(given).expanduser().resolve()
     if not (path / ".copier-answers.yml").is_file():
         pytest.exit(f"{path} is not a project made by mlops-ladder (it has no .copier-answers.yml)", returncode=4)
