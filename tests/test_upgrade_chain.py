@@ -1,68 +1,88 @@
-"""A team's project climbs from level 1 to the top, carrying its edits, and its own tests pass at every step."""
+"""The examples climb the ladder: examples/walkthrough.py takes one from level 1 to the top in CI.
+
+The walk-through scaffolds an example, makes a team's edits, upgrades level by level and runs the
+project's own test suite at every step, checking the edits survive; this is the one climb CI does.
+"""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from project_harness import isolated_env
-from upgrade_helpers import commit_all, git, scaffold, upgrade
+import yaml
+from upgrade_helpers import git, scaffold
 
+from mlops_ladder.answers import read_data_file
 from mlops_ladder.templates import built_levels
 
-TEAM_TEST = '''"""The team's own test: it must survive every upgrade and keep passing."""
-
-from team_project.config import load_params
-
-
-def test_we_train_with_150_trees():
-    assert load_params().model.n_estimators == 150
-'''
+REPO = Path(__file__).resolve().parents[1]
+WALKTHROUGH = REPO / "examples" / "walkthrough.py"
+EXAMPLES = sorted((REPO / "examples").glob("*.yml"))
+# The climb CI does: the example on the CSV shipped in examples/, the most realistic route.
+CLIMBED = REPO / "examples" / "churn-csv.yml"
 
 
-def run_own_tests(project, level: int) -> None:
-    env = isolated_env(project, install=level >= 2)
-    result = subprocess.run(
-        [env["PROJECT_PYTHON"], "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+def walkthrough(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(WALKTHROUGH), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO
     )
-    assert result.returncode == 0, f"level {level} tests failed:\n{result.stdout[-5000:]}\n{result.stderr[-3000:]}"
 
 
-def edit_for_level(project, level: int) -> None:
-    """What a team does at each level: notes at 1, a tuned param and its own test from 2 on."""
-    if level == 1:
-        (project / "NOTES.md").write_text("# Team notes\n\nWe started at level 1.\n")
-        return
-    params = project / "params.yaml"
-    text, count = re.subn(r"(?m)^(\s*n_estimators:) \d+", r"\1 150", params.read_text())
-    assert count == 1, "params.yaml should hold model.n_estimators"
-    params.write_text(text)
-    (project / "tests" / "test_team.py").write_text(TEAM_TEST)
-
-
+@pytest.mark.slow
 @pytest.mark.skipif(len(built_levels()) < 2 or sys.platform == "win32", reason="needs two built levels")
-def test_chain_from_level_1_to_the_top_keeps_team_edits_and_passes_own_tests(tmp_path):
-    levels = built_levels()
-    project = scaffold(tmp_path, levels[0])
-    edit_for_level(project, levels[0])
-    commit_all(project)
-    run_own_tests(project, levels[0])
-    for level in levels[1:]:
-        result = upgrade(project)
-        assert result.exit_code == 0, result.output
-        assert (project / "NOTES.md").read_text().endswith("We started at level 1.\n")
-        if level == 2:
-            edit_for_level(project, level)
-            commit_all(project, "Tune trees")
-        else:
-            assert "n_estimators: 150" in (project / "params.yaml").read_text()
-            assert (project / "tests" / "test_team.py").read_text() == TEAM_TEST
-        run_own_tests(project, level)
-        assert git(project, "status", "--porcelain") == ""
+def test_an_example_climbs_to_the_top_keeping_team_edits_and_passing_its_own_tests(tmp_path):
+    top = built_levels()[-1]
+    result = walkthrough(str(CLIMBED), "--dir", str(tmp_path / "climb"))
+    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    for level in range(2, top + 1):
+        assert f"level {level}: the project's own tests: ok" in result.stdout
+    project = tmp_path / "climb" / CLIMBED.stem
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["level"] == top
+    assert (project / "NOTES.md").read_text().endswith("We started at level 1.\n")
+    assert "n_estimators: 150" in (project / "params.yaml").read_text()
+    assert (project / "tests" / "test_team.py").is_file()
+    assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_each_example_answers_file_scaffolds_a_project(example, tmp_path):
+    answers = read_data_file(example)
+    project = scaffold(tmp_path, 2, name=example.stem, **answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    for key in ("task", "dataset", "primary_metric"):
+        assert recorded[key] == answers[key]
+    if answers["dataset"] == "csv":
+        assert (project / "data" / Path(str(answers["csv_path"])).name).is_file()
+
+
+def test_the_examples_cover_classification_regression_and_a_shipped_csv():
+    answers = [yaml.safe_load(path.read_text()) for path in EXAMPLES]
+    assert {"classification", "regression"} <= {item["task"] for item in answers}
+    shipped = [item for item in answers if item["dataset"] == "csv"]
+    assert shipped and all((REPO / "examples" / item["csv_path"]).is_file() for item in shipped)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--to", "9"], "--to 9: choose a built level"),
+        (["--to", "1"], "--to 1: choose a built level"),
+    ],
+)
+def test_the_walkthrough_refuses_bad_input(args, says, tmp_path):
+    result = walkthrough(str(CLIMBED), "--dir", str(tmp_path), *args, timeout=60)
+    assert result.returncode == 2 and says in result.stderr
+
+
+def test_the_walkthrough_refuses_a_missing_answers_file(tmp_path):
+    result = walkthrough(str(tmp_path / "nope.yml"), timeout=60)
+    assert result.returncode == 2 and "is not a file" in result.stderr
+
+
+def test_the_walkthrough_refuses_a_folder_in_use(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    result = walkthrough(str(CLIMBED), "--dir", str(tmp_path), timeout=60)
+    assert result.returncode == 2 and "is not empty" in result.stderr
+    assert (tmp_path / "keep.txt").read_text() == "mine"

@@ -1,4 +1,4 @@
-"""The `mlops-ladder` command line: new, upgrade, levels, info, assess."""
+"""The `mlops-ladder` command line: new, upgrade, levels, info, assess, diff."""
 
 from __future__ import annotations
 
@@ -420,3 +420,44 @@ def _print_info(project: ProjectInfo) -> None:
     console.print(f"`mlops-ladder upgrade` would take it to level {following.number}: {following.name}, adding:")
     for item in following.adds:
         console.print(f"  • {item}", highlight=False, markup=False)
+
+
+# How each line of a unified diff is shown in a terminal; piped, Rich prints it plain.
+DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
+
+
+@app.command()
+def diff(
+    lower: Annotated[int, typer.Argument(help="The level to compare from.", show_default=False)],
+    higher: Annotated[int, typer.Argument(help="The higher level: what it adds or changes is shown.")],
+    data: Annotated[
+        list[str] | None, typer.Option("--data", "-d", help="Answer a template question: key=value (repeatable).")
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-file", "--answers-file", help="YAML file of answers, e.g. a project's .copier-answers.yml."
+        ),
+    ] = None,
+    stat: Annotated[
+        bool, typer.Option("--stat", metavar=FLAG, help="Only list the files added, changed and removed.")
+    ] = False,
+) -> None:
+    """Show what level HIGHER adds or changes over level LOWER, both rendered with the same answers.
+
+    Nothing is written: both levels are rendered in a temporary folder, removed afterwards.
+    Example: [bold]mlops-ladder diff 2 3 --stat --data task=regression --data dataset=diabetes[/]
+    """
+    from mlops_ladder.level_diff import diff_answers, diff_levels, stat_text
+
+    result = diff_levels(lower, higher, diff_answers(data or [], data_file))
+    if stat:
+        console.print(stat_text(result), markup=False, highlight=False, soft_wrap=True, end="")
+        return
+    for change in result.changes:
+        for line in change.diff:
+            if not console.is_terminal:  # piped: the exact text, tabs kept, so `patch` can apply it
+                typer.echo(line)
+                continue
+            style = next((style for start, style in DIFF_STYLES.items() if line.startswith(start)), None)
+            console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
