@@ -33,6 +33,8 @@ MEANINGS = {
     "could lose work or could not be undone. Nothing was changed.",
     "assess": "`assess` needs the folder of a repository to read.",
     "assess_questionnaire": "`assess --questionnaire` or `--answers FILE` could not use the answers given.",
+    "level_diff": "`mlops-ladder diff N M` renders two levels with the same answers to compare them, and "
+    "could not: a level that is not built, N not below M, or answers it cannot use. Nothing was written.",
     "cli": "Messages the command line itself prints: a refused option, an interrupted command, an upgrade "
     "that failed and was rolled back, or `assess --fail-under` below the level asked for.",
 }
@@ -50,6 +52,7 @@ TITLES = {
     "preflight": "mlops-ladder upgrade: before anything changes",
     "assess": "mlops-ladder assess",
     "assess_questionnaire": "mlops-ladder assess: the questionnaire",
+    "level_diff": "mlops-ladder diff",
     "cli": "The command line itself",
 }
 
