@@ -37,6 +37,7 @@ SERVER = "starts a long-running server"
 SUITE = "the project's own test suite: tests/generated/test_levelN.py and examples/walkthrough.py run it"
 HEAVY = "trains, registers and runs a Prefect flow (a minute or more): tests/generated/test_levelN.py runs it"
 INSTALL_PROJECT = "python -m pip install -q --no-deps --no-build-isolation -e ."
+LIVE = "needs a champion, a canary and labelled live traffic: the level's tests/test_canary_rollback.py runs it"
 NO_SERVICE = "talks to `make serve`, which is not started (tests/serving.py tests the service)"
 RULES: list[tuple[str, tuple[str, ...]]] = [
     (r"^python -m venv \.venv( && \. \.venv/bin/activate)?$", ("skip", VENV)),
@@ -45,14 +46,15 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     (r"^python -m pip install \.$", ("skip", "installs mlops-ladder itself; the test runs the checkout's")),
     (r"^make setup$", ("instead", INSTALL_PROJECT, VENV)),
     (r"^python -m pip install -e '\.\[dev\]'$", ("instead", INSTALL_PROJECT, VENV)),
-    (r"^make (serve|ui)$", ("skip", SERVER)),
+    (r"^make (serve|ui|loop)$", ("skip", SERVER)),
     (r"^(mlflow server|prefect server start) ", ("skip", SERVER)),
     (r"^curl .*(localhost|127\.0\.0\.1):8000", ("skip", NO_SERVICE)),
     (r"^export (MLFLOW_TRACKING_URI|PREFECT_API_URL)=", ("skip", "points at the server skipped above")),
     (r"^make test$", ("dry-run", SUITE)),
     (r"^python -m pytest -q$", ("instead", "python -m pytest -q --collect-only -p no:cacheprovider", SUITE)),
     (r"^make test && ", ("dry-run-first", SUITE)),
-    (r"^make (demo|pipeline|monitor)$", ("dry-run-above-2", HEAVY)),
+    (r"^make (demo|pipeline|monitor|simulate|tune)$", ("dry-run-above-2", HEAVY)),
+    (r"^python -m \w+ (canary|rollback) ", ("skip", LIVE)),
     (r"^python -m \w+ lineage --version 3$", ("skip", "needs three registered versions (the level's tests run it)")),
     (r"^mlops-ladder assess \. --questionnaire$", ("skip", "asks in a terminal (tests/test_assess_cli.py)")),
     (r"^mlops-ladder new churn-model --level 2 --defaults +--data", ("alone", "an alternative to the `new` above it")),

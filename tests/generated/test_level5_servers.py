@@ -42,50 +42,12 @@ POOL = "training"
 API_KEY = f"servers-test-{uuid.uuid4().hex}"
 MARKER = "MLOPS_LADDER_TEST_PIECE"  # environment variable: "<run id>:<piece>"
 RUN = uuid.uuid4().hex[:12]
-DRIFT_EVENT = f"{PACKAGE}.drift.detected"
 
-# The deployments, as "<flow name>/<deployment name>". Until the loop's own deployments land
-# (`python -m <package> loop deploy --pool <name>`, which `deploy/run.sh deployments` runs),
-# create_deployments() registers stand-ins: the level-4 training flow twice (once started by hand,
-# once by a DeploymentEventTrigger on the drift event), and a monitoring flow written into the
-# project that monitors once and emits the event. Switching to the loop means: create_deployments()
-# runs `bash deploy/run.sh deployments`, and these three names become the loop's.
-TRAIN_DEPLOYMENT = "train-evaluate-register-promote/train"
-RETRAIN_DEPLOYMENT = "train-evaluate-register-promote/retrain-on-drift"
+# The loop's own deployments (`python -m <package> loop deploy`, run by `deploy/run.sh deployments`),
+# as "<flow name>/<deployment name>". The first champion is trained by running the retrain
+# deployment by hand; monitoring's drift event then starts the same deployment through its trigger.
+RETRAIN_DEPLOYMENT = "retrain/retrain"
 MONITOR_DEPLOYMENT = "monitor/monitor"
-
-MONITOR_FLOW = f'''"""Stand-in for the loop's monitoring flow: monitor once, emit an event on an alarm."""
-
-from prefect import flow
-from prefect.events import emit_event
-
-from {PACKAGE}.config import load_params
-from {PACKAGE}.monitor import run_monitor
-
-
-@flow(name="monitor")
-def monitoring_flow() -> str:
-    params = load_params()
-    summary = run_monitor(params)
-    if summary["status"] == "alarm":
-        resource = f"{PACKAGE}.model.{{params.registry.model_name}}"
-        emit_event(event="{DRIFT_EVENT}", resource={{"prefect.resource.id": resource}})
-    return summary["status"]
-'''
-
-DEPLOY_SCRIPT = f"""
-import sys
-from prefect import flow
-from prefect.events import DeploymentEventTrigger
-
-project = sys.argv[1]
-training = flow.from_source(source=project, entrypoint="src/{PACKAGE}/pipeline.py:training_pipeline")
-training.deploy(name="train", work_pool_name="{POOL}")
-on_drift = DeploymentEventTrigger(expect={{"{DRIFT_EVENT}"}}, match={{"prefect.resource.id": "{PACKAGE}.model.*"}})
-training.deploy(name="retrain-on-drift", work_pool_name="{POOL}", triggers=[on_drift])
-monitoring = flow.from_source(source=project, entrypoint="monitor_flow.py:monitoring_flow")
-monitoring.deploy(name="monitor", work_pool_name="{POOL}")
-"""
 
 
 # Processes, found by the marker in their environment (children and grandchildren included)
@@ -265,6 +227,7 @@ def smaller_settings(project: GeneratedProject) -> None:
     params["monitoring"]["html_sample_rows"] = 0
     params["importance"]["n_repeats"] = 1
     params["gate"]["bootstrap_rounds"] = 200
+    params["loop"]["cooldown_minutes"] = 0  # the drift retrain follows the first training at once
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
 
 
@@ -347,12 +310,12 @@ def start_everything(
     # A worker stops on SIGINT (it ignored SIGTERM for over 8 s when measured).
     worker = stack.enter_context(piece("worker", [*run_sh, "worker"], env, logs, project.path, stop=signal.SIGINT))
     smaller_settings(project)
-    create_deployments(project, env)
+    run_once(project, env, "deployments")
     measurements.record("worker", wait_healthy(lambda: worker_online(prefect_api), worker))
 
     started = time.monotonic()
     loop = Loop(project, env, admin_url, prefect_api, "", [], measurements)
-    run_deployment(loop, TRAIN_DEPLOYMENT)
+    run_deployment(loop, RETRAIN_DEPLOYMENT)  # the first champion, through both gates
     measurements.durations["training run through the worker"] = time.monotonic() - started
 
     replicas = []
@@ -377,20 +340,6 @@ def start_everything(
     base = f"http://127.0.0.1:{balancer_port}"
     measurements.record("nginx", wait_healthy(answers_ok(f"{base}/ready"), balancer))
     yield Loop(project, env, admin_url, prefect_api, base, [base for _, _, base in replicas], measurements)
-
-
-def create_deployments(project: GeneratedProject, env: dict[str, str]) -> None:
-    """The stand-in deployments (see TRAIN_DEPLOYMENT), registered on the server for the pool."""
-    (project.path / "monitor_flow.py").write_text(MONITOR_FLOW, encoding="utf-8")
-    deploy = subprocess.run(
-        [project.python, "-c", DEPLOY_SCRIPT, str(project.path)],
-        cwd=project.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
 
 def run_once(project: GeneratedProject, env: dict[str, str], command: str) -> None:
@@ -453,7 +402,7 @@ def test_a_drift_event_starts_a_retrain(loop: Loop) -> None:
     assert status == 200
     time.sleep(2)  # the prediction log is written off the request path
     retrain = deployment_id(loop.prefect_api, RETRAIN_DEPLOYMENT)
-    assert prefect_flow_runs(loop.prefect_api, retrain) == []
+    before = {run["id"] for run in prefect_flow_runs(loop.prefect_api, retrain)}  # the first training
 
     started = time.monotonic()
     run_deployment(loop, MONITOR_DEPLOYMENT)
@@ -461,12 +410,16 @@ def test_a_drift_event_starts_a_retrain(loop: Loop) -> None:
 
     # The event starts a run of the retrain deployment; the worker picks it up and starts it.
     started = time.monotonic()
-    while not (runs := prefect_flow_runs(loop.prefect_api, retrain)) and time.monotonic() - started < 60:
+
+    def new_runs() -> list[dict]:
+        return [run for run in prefect_flow_runs(loop.prefect_api, retrain) if run["id"] not in before]
+
+    while not (runs := new_runs()) and time.monotonic() - started < 60:
         time.sleep(0.5)
     assert len(runs) == 1, "the drift event started no retrain run within 60 s"
     loop.measurements.durations["monitoring run finished -> retrain run created"] = time.monotonic() - started
     while runs[0]["state_type"] in ("SCHEDULED", "PENDING") and time.monotonic() - started < 120:
         time.sleep(0.5)
-        runs = prefect_flow_runs(loop.prefect_api, retrain)
+        runs = new_runs()
     assert runs[0]["state_type"] in ("RUNNING", "COMPLETED"), runs[0]["state"]
     loop.measurements.durations["monitoring run finished -> retrain running on the worker"] = time.monotonic() - started
