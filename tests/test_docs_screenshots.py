@@ -1,6 +1,6 @@
 """The docs' screenshots, taken from a real level-4 project in headless Chromium and saved in docs/images/.
 
-A level-4 project is rendered, its pipeline run twice (a champion, then a challenger), its real service
+A level-4 project is rendered, a champion and a challenger trained, its real service
 started and sent traffic, and `monitor` run on that traffic. Then: the Evidently drift report it wrote,
 the MLflow UI over its store (a real `mlflow ui`), and the service's /docs page. Run it after changing
 what these show with `MLOPS_LADDER_UPDATE_SCREENSHOTS=1 pytest tests/test_docs_screenshots.py`; without it the
@@ -41,8 +41,10 @@ API_KEY = "docs-screenshot-key"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> GeneratedProject:
     project = generate(4, tmp_path_factory.mktemp("level4")).with_env(API_KEYS=API_KEY)
-    project.run(project.python, "-m", project.package, "demo", timeout=600)  # version 1: the champion
-    project.run(project.python, "-m", project.package, "pipeline", timeout=600)  # version 2: a challenger
+    # The pipeline's steps as plain commands (no Prefect flow to start): version 1 trained and
+    # promoted to champion, then version 2 trained and registered as the challenger.
+    for command in ("train", "promote", "train"):
+        project.run(project.python, "-m", project.package, command, timeout=600)
     return project
 
 

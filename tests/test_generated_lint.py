@@ -7,12 +7,19 @@ import subprocess
 import sys
 
 import pytest
+from example_data import CHURN, EXAMPLES
 from linters import actionlint, hadolint
 from upgrade_helpers import scaffold
 
 from mlops_ladder.templates import built_levels
 
-TASKS = ["classification", "regression"]
+# The bundled datasets of both tasks, and a CSV with text categories, gaps and a text label (its
+# own Jinja branches): tests/generated/ runs the suites of the upper levels on fewer of these.
+CASES = {
+    "classification": {"task": "classification"},
+    "regression": {"task": "regression"},
+    "churn-csv": {**CHURN, "csv_path": str(EXAMPLES / "churn.csv")},
+}
 
 
 @pytest.fixture(scope="module", params=built_levels(), ids=lambda n: f"level{n}")
@@ -45,10 +52,10 @@ def test_dockerfile_passes_hadolint(project):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("level", built_levels())
-def test_generated_code_passes_ruff(tmp_path, level, task):
-    project = scaffold(tmp_path, level, name="ruff-me", task=task)
+def test_generated_code_passes_ruff(tmp_path, level, case):
+    project = scaffold(tmp_path, level, name="ruff-me", **CASES[case])
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr

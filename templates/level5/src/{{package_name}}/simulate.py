@@ -516,11 +516,11 @@ def labelled_since(params: Params, features: list[str], since: float) -> pd.Data
     rows = logged[logged["label"].notna() & (logged["created_at"] >= cutoff)]
     frame = rows[features].reset_index(drop=True)
     labels = pd.Series(rows["label"].tolist())
-    if params.task == "classification" and pd.api.types.is_float_dtype(labels):
-        # The log's JSON gives whole-number classes back as floats (1.0): the retrained model
-        # must answer with the champion's classes, or the service refuses to swap it in.
-        if (labels % 1 == 0).all():
-            labels = labels.astype("int64")
+    # The log's JSON gives whole-number classes back as floats (1.0): the retrained model must
+    # answer with the champion's classes, or the service refuses to swap it in.
+    whole = pd.api.types.is_float_dtype(labels) and bool((labels % 1 == 0).all())
+    if params.task == "classification" and whole:
+        labels = labels.astype("int64")
     frame[params.data.target] = labels
     return frame
 
