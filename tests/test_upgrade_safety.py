@@ -17,6 +17,7 @@ from upgrade_helpers import (
     fresh_render,
     git,
     level_diff,
+    run_own_tests,
     scaffold,
     state,
     upgrade,
@@ -256,8 +257,6 @@ UNANCHORED_MODELS = "models/" in (templates_dir() / f"level{NEXT}" / ".gitignore
 @pytest.mark.skipif(sys.platform == "win32", reason="runs the generated project's tests in a POSIX venv")
 @pytest.mark.skipif(UNANCHORED_MODELS, reason="the templates' .gitignore still ignores every models/ folder")
 def test_a_project_named_models_passes_its_own_tests_after_upgrading(tmp_path):
-    from test_upgrade_chain import run_own_tests
-
     project = scaffold(tmp_path, START, name="models")
     assert upgrade(project).exit_code == ExitCode.SUCCESS
     assert (project / "src" / "models" / "__init__.py").is_file()

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from project_harness import isolated_env
 from typer.testing import CliRunner
 
 from mlops_ladder.cli import app
@@ -136,3 +137,17 @@ def replace_line(project: Path, path: str, index: int, line: str) -> None:
 
 
 __all__ = ["PRISTINE_BRANCH", "STEPS"]
+
+
+def run_own_tests(project: Path, level: int) -> None:
+    """Run a project's own test suite in a venv of its own (installed from level 2 on)."""
+    env = isolated_env(project, install=level >= 2)
+    result = subprocess.run(
+        [env["PROJECT_PYTHON"], "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"level {level} tests failed:\n{result.stdout[-5000:]}\n{result.stderr[-3000:]}"

@@ -82,7 +82,7 @@ class ServingParams(StrictModel):
     shadow: bool = False  # also score the `challenger` alias's model, logged and never returned
     canary_share: float = Field(default=0.0, ge=0, le=1)  # share of requests the `canary` answers
     sticky_key_header: str = Field(default="X-Client-Id", min_length=1)  # same key, same model
-    drain_seconds: float = Field(default=30.0, gt=0)  # on SIGTERM, in-flight requests get this long
+    drain_seconds: int = Field(default=30, ge=1)  # on SIGTERM, in-flight requests get this long (s)
 
 
 class FeatureLimits(StrictModel):
