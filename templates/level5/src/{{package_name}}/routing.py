@@ -105,6 +105,7 @@ class ShadowScorer:
         self.live = live
         self.log_url = log_url
         self.features = list(features)
+        self.submitted = 0  # requests put on the queue
         self.dropped = 0  # skipped because the queue was full, or never scored at shutdown
         context = multiprocessing.get_context("spawn")  # fork would copy the service's threads
         self._queue = context.Queue(maxsize=SHADOW_MAX_QUEUED)
@@ -133,6 +134,7 @@ class ShadowScorer:
             return  # no challenger, or it answered already: not scored twice
         try:
             self._queue.put_nowait((challenger.card.name, challenger.version, request))
+            self.submitted += 1
         except queue.Full:
             if self.dropped == 0:
                 logger.warning("the shadow falls behind: requests are skipped (counted in dropped)")
@@ -145,6 +147,11 @@ class ShadowScorer:
         """Let the process score what is queued and write it out, then stop it (before the
         service's own log closes). What it could not score in `timeout` is counted in dropped."""
         if self._process.pid is None:
+            return
+        if self.submitted == 0:  # nothing to score: no need to wait for the process to start up
+            self._process.kill()
+            self._process.join()
+            self._queue.close()
             return
         with contextlib.suppress(queue.Full):  # a queue that stays full: the timeout below
             self._queue.put(STOP, timeout=timeout)
