@@ -13,8 +13,8 @@ Why a process and not a thread: a thread of the service holds the interpreter lo
 scores, and a request that arrives meanwhile waits for it; that raised the champion's p99 by
 20-45%. A process has its own interpreter, and it runs at a lower CPU priority, so on a busy
 machine the operating system serves the service first. The process loads the challenger itself
-(memory for a second copy of it and of the libraries, ~300 MB) and starts in a few seconds, off
-the request path. When its queue is full (the machine cannot keep up) requests are skipped,
+(memory for a second copy of it and of the libraries) and starts in a few seconds, off the
+request path. When its queue is full (the machine cannot keep up) requests are skipped,
 counted in `dropped` and logged, rather than hold the champion up. On shutdown the service lets
 it score and write out what is queued (at most 30 s); what is left is counted in `dropped`.
 """
@@ -157,7 +157,7 @@ class ShadowScorer:
             self._queue.put(STOP, timeout=timeout)
         self._process.join(timeout)
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()  # not terminate(): the process ignores SIGTERM (see below)
             self._process.join()
         left = self._unscored()
         if left:
@@ -178,7 +178,7 @@ class ShadowScorer:
                 item = self._queue.get(timeout=0.1)
             except (queue.Empty, OSError, EOFError):
                 break
-            left += item is not STOP
+            left += item != STOP
         self._queue.cancel_join_thread()  # nobody reads it any more: do not wait on exit
         self._queue.close()
         return left
