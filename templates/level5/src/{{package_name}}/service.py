@@ -404,7 +404,8 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     served = live.champion
     shadow = None
     if served is not None and prediction_log is not None and params.serving.shadow:
-        shadow = ShadowScorer(live, prediction_log)
+        # Level 5: the challenger scores in a process of its own, writing to the same log.
+        shadow = ShadowScorer(live, prediction_log_url(params), served.features)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -417,7 +418,8 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
             operations.audit_serving(params, served, getattr(app.state, "address", None))
         yield
         # On SIGTERM uvicorn has stopped taking requests and let those in flight finish; then
-        # the watcher stops, the shadow scores what it holds, and the log writes out the rest.
+        # the watcher stops, the shadow process scores and writes what it holds, and the log
+        # writes out the rest.
         if prediction_log is not None:
             watcher.stop()
             if shadow is not None:
