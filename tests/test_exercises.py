@@ -137,6 +137,16 @@ def test_level3_exercises(tmp_path):
 def test_level4_exercises(tmp_path):
     project = generate(4, tmp_path)
     fails(project, "check_level4_audit.py", "No TAMPERED.txt")
+    # Exercise 2 first: its gate needs a trail that verifies.
+    project.run(project.python, "-m", project.package, "train", timeout=600)
+    project.run(project.python, "-m", project.package, "promote", timeout=600)
+    fails(project, "check_level4_compliance.py", "still passes")
+    edit(project.path / "params.yaml", "min_score: null", "min_score: 1.0")
+    refused = project.run(project.python, "-m", project.package, "compliance", "--version", "champion", check=False)
+    assert refused.returncode == 1, refused.stdout
+    fails(project, "check_level4_compliance.py", "No REFUSED_BY.txt")
+    (project.path / "REFUSED_BY.txt").write_text("performance\n", encoding="utf-8")
+    passes(project, "check_level4_compliance.py")
     project.run(project.python, "-m", project.package, "train", timeout=600)
     fails(project, "check_level4_audit.py", "still says the trail verifies")
     trail = project.path / "audit" / "audit.jsonl"
@@ -149,6 +159,31 @@ def test_level4_exercises(tmp_path):
     assert verify.returncode == 1, verify.stdout
     (project.path / "TAMPERED.txt").write_text(f"{first['seq']}\n", encoding="utf-8")
     passes(project, "check_level4_audit.py")
+
+
+@pytest.mark.skipif(5 not in built_levels(), reason="level 5 is not built")
+def test_level5_simulation_exercise(tmp_path):
+    project = generate(5, tmp_path)
+    fails(project, "check_level5_simulation.py", "is still 12")
+    # The learner's move of the drift, in a replay small enough for a test (12 batches of 50 rows).
+    params = project.path / "params.yaml"
+    for old, new in [
+        ("batches: 40", "batches: 12"),
+        ("drift_batch: 12", "drift_batch: 3"),
+        ("label_delay: 2", "label_delay: 1"),
+        ("window_rows: 200", "window_rows: 100"),
+        ("cooldown_batches: 3", "cooldown_batches: 2"),
+        ("min_labels: 100 ", "min_labels: 50 "),
+        ("bad_model_after: 4", "bad_model_after: 1"),
+        ("n_estimators: 20 ", "n_estimators: 10 "),
+    ]:
+        edit(params, old, new)
+    fails(project, "check_level5_simulation.py", "run `make simulate`")
+    project.run(project.python, "-m", project.package, "simulate", timeout=600)
+    fails(project, "check_level5_simulation.py", "No RECOVERY.txt")
+    summary = json.loads((project.path / "reports" / "simulation" / "simulation.json").read_text(encoding="utf-8"))
+    (project.path / "RECOVERY.txt").write_text(f"{summary['new_champion']['batches_after_onset']}\n", encoding="utf-8")
+    passes(project, "check_level5_simulation.py")
 
 
 @pytest.mark.skipif(5 not in built_levels(), reason="level 5 is not built")
