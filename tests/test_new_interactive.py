@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,12 +110,15 @@ def test_the_prompts_refuse_a_dataset_of_the_other_task_and_take_a_csv(tmp_path)
 def test_the_level_prompt_offers_exactly_the_built_levels(tmp_path):
     child = spawn(tmp_path, "churn")
     child.expect(re.escape(questions()["level"]["help"]))
-    child.expect(pexpect.TIMEOUT, timeout=2)  # let the whole choice list be drawn
-    prompt = ANSI.sub("", child.before)
+    # Let the whole choice list be drawn: a busy machine draws it slowly, so wait until it stops growing.
+    prompt, offered, deadline = "", set(), time.monotonic() + 30
+    while time.monotonic() < deadline and sorted(offered) != built_levels():
+        child.expect(pexpect.TIMEOUT, timeout=1)
+        prompt = ANSI.sub("", child.before)
+        offered = {int(number) for number in re.findall(r"^\W*(\d)\W*$", prompt, re.MULTILINE)}
     child.sendintr()
     child.expect(pexpect.EOF)
     child.close()
-    offered = {int(number) for number in re.findall(r"^\W*(\d)\W*$", prompt, re.MULTILINE)}
     assert sorted(offered) == built_levels()
     assert not re.search(r"\d\s*-\s*\d", prompt), "no hand-written range of levels"
     assert not (tmp_path / "churn").exists()
