@@ -20,46 +20,13 @@ each with a 95% Wilson interval.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from live_rules import errors, load_statistics, shown
 
-STATISTICS = Path(__file__).resolve().parents[1] / "templates/level5/src/{{package_name}}/live_statistics.py"
 ALPHA, POWER = 0.05, 0.8
 CLASSIFICATION_WORSE_BY = 0.02  # params.yaml canary.detect_worse_by, classification
 REGRESSION_WORSE_BY = 0.1  # ... regression: rmse 10% higher
-
-
-def load_statistics():
-    spec = importlib.util.spec_from_file_location("live_statistics", STATISTICS)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["live_statistics"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def wilson(hits: int, trials: int) -> tuple[float, float]:
-    """95% Wilson interval of a share."""
-    z, share = 1.96, hits / trials
-    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def shown(hits: int, trials: int) -> str:
-    low, high = wilson(hits, trials)
-    return f"{hits / trials:6.1%} [{low:5.1%}, {high:5.1%}]"
-
-
-def errors(rng, rows: int, rate: float) -> np.ndarray:
-    """`rows` per-row errors (1 wrong, 0 right), each wrong with probability `rate`; the test
-    reads only their sum and count, so their order does not matter."""
-    drawn = np.zeros(rows)
-    drawn[: rng.binomial(rows, rate)] = 1.0
-    return drawn
 
 
 def classification_cell(stats_module, rng, accuracy: float, holdout_rows: int, ratio: int, trials: int):

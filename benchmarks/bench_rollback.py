@@ -20,43 +20,13 @@ labelled live rows, then applies the rule. Printed per setting, with 95% Wilson 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import math
-import sys
-from pathlib import Path
 
 import numpy as np
+from live_rules import errors, load_statistics, shown
 
-STATISTICS = Path(__file__).resolve().parents[1] / "templates/level5/src/{{package_name}}/live_statistics.py"
 MAX_RELATIVE_DROP, ALPHA = 0.1, 0.05  # params.yaml rollback.max_relative_drop and rollback.alpha
 DROPS = (0.1, 0.15, 0.2, 0.3)  # at -10%, right on the line, at most alpha is rolled back
 CHECKS = 30  # a month of daily checks
-
-
-def load_statistics():
-    spec = importlib.util.spec_from_file_location("live_statistics", STATISTICS)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["live_statistics"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def wilson(hits: int, trials: int) -> tuple[float, float]:
-    z, share = 1.96, hits / trials
-    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def shown(hits: int, trials: int) -> str:
-    low, high = wilson(hits, trials)
-    return f"{hits / trials:5.1%} [{low:4.1%}, {high:4.1%}]"
-
-
-def errors(rng, rows: int, rate: float) -> np.ndarray:
-    drawn = np.zeros(rows)
-    drawn[: rng.binomial(rows, min(rate, 1.0))] = 1.0
-    return drawn
 
 
 def classification_share(stats_module, rng, accuracy, holdout_rows, labels, drop, trials, alpha, checks=1) -> int:
