@@ -38,9 +38,13 @@ SUITE = "the project's own test suite: tests/generated/test_levelN.py and exampl
 HEAVY = "trains, registers and runs a Prefect flow (a minute or more): tests/generated/test_levelN.py runs it"
 INSTALL_PROJECT = "python -m pip install -q --no-deps --no-build-isolation -e ."
 LIVE = "needs a champion, a canary and labelled live traffic: the level's tests/test_canary_rollback.py runs it"
+README_SETUP = "the README's set-up command: .ci/run runs it, in a fresh venv, from the README itself"
 NO_SERVICE = "talks to `make serve`, which is not started (tests/serving.py tests the service)"
 RULES: list[tuple[str, tuple[str, ...]]] = [
     (r"^python -m venv \.venv( && \. \.venv/bin/activate)?$", ("skip", VENV)),
+    # The README's two set-up commands, repeated on the getting-started page: .ci/run runs them.
+    (r"^python -m pip install \. && cd ", ("skip", README_SETUP)),
+    (r"^python -m pip install -e '\.\[dev\]' && python -m pytest", ("skip", README_SETUP)),
     (r"^(source|\.) \.venv/bin/activate$", ("skip", VENV)),
     (r"^pip install -r requirements\.txt$", ("skip", VENV)),
     (r"^python -m pip install \.$", ("skip", "installs mlops-ladder itself; the test runs the checkout's")),
@@ -116,7 +120,8 @@ def as_run(command: str, level: int) -> tuple[str | None, str]:
         rest = command.split("&&", 1)[1]
         return f"make -n test >/dev/null && {rest}", f"`make test` dry run: {action[1]}"
     if kind == "alone":
-        return f'(alone=$(mktemp -d) && cp -r data "$alone"/ && cd "$alone" && {command})', f"run alone: {action[1]}"
+        alone = 'alone=$(mktemp -d) && cp -r "$DOCUMENT_ROOT/data" "$alone"/ && cd "$alone"'
+        return f"({alone} && {command})", f"run alone: {action[1]}"
     return command, "run"
 
 
@@ -132,7 +137,7 @@ def level_after(command: str, level: int) -> int:
 
 def script(document: Document) -> str:
     """One bash session running the document's commands in order, reporting the first that fails."""
-    lines = ["set -uo pipefail"]
+    lines = ["set -uo pipefail", 'DOCUMENT_ROOT="$PWD"']  # where the document's data was put
     level = document.level
     for number, command in enumerate(document.commands):
         text, note = as_run(command, level)

@@ -112,6 +112,7 @@ class ShadowScorer:
         self.features = list(features)
         self.submitted = 0  # requests put on the queue
         self.dropped = 0  # skipped because the queue was full, or never scored at shutdown
+        self._skipped_at_send = 0  # of the submitted, those dropped because the process lagged
         self._pending: deque[tuple[str, str, ShadowRequest]] = deque()  # thread-safe ends
         self._stop_sending = threading.Event()
         self._sender = threading.Thread(target=self._send, name="shadow-sender", daemon=True)
@@ -169,6 +170,7 @@ class ShadowScorer:
             self._queue.put_nowait(batch)
         except queue.Full:  # the process is that far behind: skip rather than pile up memory
             self._skip(len(batch))
+            self._skipped_at_send += len(batch)
 
     def close(self, timeout: float = 30.0) -> None:
         """Let the process score what is queued and write it out, then stop it (before the
@@ -188,7 +190,10 @@ class ShadowScorer:
         if self._process.is_alive():
             self._process.kill()  # not terminate(): the process ignores SIGTERM (see below)
             self._process.join()
-        left = self._unscored()
+        self._release_queue()
+        # Every submitted request is scored, failed or dropped: what the process never reported
+        # (killed while starting, say) counts as dropped, so the numbers always add up.
+        left = self.submitted - self._skipped_at_send - self.scored - self.failed
         if left:
             self.dropped += left
             logger.warning("the shadow stopped with %d requests not scored", left)
@@ -199,18 +204,10 @@ class ShadowScorer:
             self.failed,
         )
 
-    def _unscored(self) -> int:
-        """Requests still on the queue after the process stopped; then let go of the queue."""
-        left = 0
-        while True:
-            try:
-                item = self._queue.get(timeout=0.1)
-            except (queue.Empty, OSError, EOFError):
-                break
-            left += 0 if item == STOP else len(item)
-        self._queue.cancel_join_thread()  # nobody reads it any more: do not wait on exit
+    def _release_queue(self) -> None:
+        """Let go of the queue: nobody reads it any more, so do not wait on it at exit."""
+        self._queue.cancel_join_thread()
         self._queue.close()
-        return left
 
 
 def score_in_shadow(

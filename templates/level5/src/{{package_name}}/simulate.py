@@ -371,6 +371,9 @@ class Replay:
     recovered_at: int | None = None  # the batch a retrained champion started serving
     trained_on: pd.DataFrame | None = None  # the data of the latest promoted retrain
     bad_version: str | None = None
+    # Each version's own params (its training data): the rollback rule compares a champion's live
+    # metric with its score on the holdout it was trained and gated on.
+    trained_with: dict[str, Params] = field(default_factory=dict)
 
     def note(self, batch: int, kind: str, detail: str, version: str | None = None) -> None:
         seconds = time.perf_counter() - self.started
@@ -434,6 +437,8 @@ class Replay:
         self.note(index, RETRAIN, f"{len(training)} distinct labelled rows since the {reason}")
         params = on_data(self.params, training, path, self.features)
         outcome = retrain(params, reason)
+        if outcome.version is not None:
+            self.trained_with[outcome.version] = params
         self.last_retrain, self.alarm_batch = index, None
         promoted = outcome.status == "promoted"
         if promoted:
@@ -459,12 +464,14 @@ class Replay:
         if due and self.bad_version is None:
             broken = mixed_up(self.trained_on, self.params.data.target, self.params.task)
             path = self.stores / "mixed_up_labels.csv"
-            self.bad_version = promote_by_hand(on_data(self.params, broken, path, self.features))
+            bad_params = on_data(self.params, broken, path, self.features)
+            self.bad_version = promote_by_hand(bad_params)
+            self.trained_with[self.bad_version] = bad_params
             detail = "trained on mixed-up labels, past both gates"
             self.note(index, BAD_MODEL, detail, self.bad_version)
             self.reload(index)
             return
-        rolled_to = check_rollback(self.params)
+        rolled_to = check_rollback(self.trained_with.get(self.service.version, self.params))
         if rolled_to is not None:
             self.note(index, ROLLBACK, "its live metric degraded", rolled_to)
             self.reload(index)
