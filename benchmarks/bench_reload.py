@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_serving_level4 import PACKAGE, holdout_bodies, run
-from bench_shadow import render_commit_and_train, start
+from bench_serving_level4 import PACKAGE, holdout_bodies, render_and_train, run
+from bench_shadow import start
 
 
 @dataclass
@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-reload-") as tmp:
-        service = render_commit_and_train(Path(tmp), 5)
+        service = render_and_train(Path(tmp), 5)
         params = service.project / "params.yaml"
         text = params.read_text()
         params.write_text(text.replace("  reload_seconds: 5 ", f"  reload_seconds: {args.poll} ", 1))

@@ -70,6 +70,8 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 
 def render_and_train(folder: Path, level: int) -> Service:
+    """Render a project, commit it (level 4's compliance gate wants the run's git commit), train
+    and promote its first champion."""
     project = folder / f"level{level}"
     copier.run_copy(
         str(TEMPLATES),
@@ -79,12 +81,17 @@ def render_and_train(folder: Path, level: int) -> Service:
         quiet=True,
         unsafe=False,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_", "API_KEYS"))}
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-qm", "rendered"]):
+        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREDICTION_", "PREFECT_", "API_KEYS"))}
     env["PYTHONPATH"] = str(project / "src")
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
     env["PREDICTION_LOG_URL"] = f"sqlite:///{(project / 'predictions.db').as_posix()}"
     run([sys.executable, "-m", PACKAGE, "train"], project, env)
-    run([sys.executable, "-m", PACKAGE, "promote"], project, env)
+    promoted = run([sys.executable, "-m", PACKAGE, "promote"], project, env)
+    if "not promoted" in promoted:
+        sys.exit(f"level {level}: the first model was not promoted: {promoted.strip()}")
     service = Service(level, project, env)
     if level >= 4:
         key = secrets.token_urlsafe(32)

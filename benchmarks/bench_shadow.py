@@ -20,8 +20,6 @@ and that the shadow logged one row per served row (what it held at SIGTERM inclu
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -29,48 +27,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import copier
 from bench_serving_level4 import (
     PACKAGE,
-    TEMPLATES,
     Service,
     free_port,
     holdout_bodies,
     percentile,
+    render_and_train,
     request,
     run,
     single_rows,
 )
 
 SHADOW_P99_TARGET = 1.10
-
-
-def render_commit_and_train(folder: Path, level: int) -> Service:
-    """Render a project, commit it (the compliance gate wants the run's git commit), train and
-    promote its first champion."""
-    project = folder / f"level{level}"
-    copier.run_copy(
-        str(TEMPLATES),
-        project,
-        data={"level": level, "project_name": "Bench Level4", "package_name": PACKAGE},
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-    )
-    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
-    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-qm", "rendered"]):
-        subprocess.run(["git", *command], cwd=project, check=True, capture_output=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREDICTION_", "PREFECT_", "API_KEYS"))}
-    env["PYTHONPATH"] = str(project / "src")
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    env["PREDICTION_LOG_URL"] = f"sqlite:///{(project / 'predictions.db').as_posix()}"
-    run([sys.executable, "-m", PACKAGE, "train"], project, env)
-    promoted = run([sys.executable, "-m", PACKAGE, "promote"], project, env)
-    if "not promoted" in promoted:
-        sys.exit(f"level {level}: the first model was not promoted: {promoted.strip()}")
-    key = secrets.token_urlsafe(32)
-    env["API_KEYS"] = key
-    return Service(level, project, env, headers={"X-API-Key": key})
 
 
 def register_challenger(service: Service) -> None:
@@ -133,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-shadow-") as tmp:
-        level4, level5 = render_commit_and_train(Path(tmp), 4), render_commit_and_train(Path(tmp), 5)
+        level4, level5 = render_and_train(Path(tmp), 4), render_and_train(Path(tmp), 5)
         register_challenger(level5)
         shadow = with_log(level5, "shadow_predictions.db")
         shadow_params = level5.project / "params_shadow.yaml"
