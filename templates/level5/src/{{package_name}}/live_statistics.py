@@ -26,6 +26,10 @@ from scipy import stats
 # The metrics that are means of a per-row loss, and that loss; the others go by their influence.
 LOSS_OF_METRIC = {"accuracy": "error", "rmse": "squared", "mae": "absolute"}
 INFLUENCE_METRICS = ("f1", "roc_auc", "r2")  # all three: higher is better
+# The fewest labelled rows a version is judged on, whatever the formula says: every test here is
+# a normal approximation, and a champion that did (nearly) perfectly on its holdout shows too
+# little spread to size the sample on.
+MIN_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def required_rows(metric: str, holdout: Rows, worse_by: float, alpha: float, pow
     """
     if metric in LOSS_OF_METRIC:
         loss = LOSS_OF_METRIC[metric]
-        return required_rows_of_losses(loss, losses_of(loss, holdout), worse_by, alpha, power)
+        needed = required_rows_of_losses(loss, losses_of(loss, holdout), worse_by, alpha, power)
+        return max(needed, MIN_ROWS)
     z_alpha, z_power = stats.norm.ppf(1 - alpha), stats.norm.ppf(power)
     _, influence = influence_of(metric, holdout)
     # Each version's metric has variance sigma^2 / N, their difference 2 sigma^2 / N; sigma^2 is
@@ -70,12 +75,12 @@ def required_rows(metric: str, holdout: Rows, worse_by: float, alpha: float, pow
     variance = float(influence.var(ddof=1)) * (rows - 1) / stats.chi2.ppf(0.025, rows - 1)
     needed = int(np.ceil(2 * variance * (z_alpha + z_power) ** 2 / worse_by**2))
     if metric == "r2":
-        return needed
+        return max(needed, MIN_ROWS)
     # A holdout the champion got (nearly) all right shows almost no spread of f1 or roc_auc, yet
     # a worse canary will have some. Never fewer rows than the error-rate test needs to catch the
     # same points: its sample size takes the upper end of the holdout's error rate.
     errors = losses_of("error", holdout)
-    return max(needed, required_rows_of_losses("error", errors, worse_by, alpha, power))
+    return max(needed, MIN_ROWS, required_rows_of_losses("error", errors, worse_by, alpha, power))
 
 
 def worse_test(metric: str, canary: Rows, champion: Rows) -> tuple[float, float]:
@@ -204,7 +209,7 @@ def required_rows_of_losses(
         spread = z_alpha * np.sqrt(2 * pooled * (1 - pooled))
         spread += z_power * np.sqrt(p0 * (1 - p0) + p1 * (1 - p1))
         rows_needed = (spread / gap) ** 2
-        # Fleiss' adjustment for the continuity correction that worse_test applies.
+        # Fleiss' adjustment for the continuity correction that worse_test_of_losses applies.
         return int(np.ceil(rows_needed / 4 * (1 + np.sqrt(1 + 4 / (rows_needed * gap))) ** 2))
     # Regression: errors `worse_by` larger scale each loss by (1 + worse_by), squared for squared
     # errors; the spread of the losses grows in the same proportion. The spread is taken at the
@@ -212,6 +217,8 @@ def required_rows_of_losses(
     scale = 1 + worse_by if loss == "absolute" else (1 + worse_by) ** 2
     rows = len(baseline)
     mean0, variance0 = float(baseline.mean()), float(baseline.var(ddof=1))
+    if mean0 == 0:  # a perfect holdout: a share of no error is no error; the floor decides
+        return MIN_ROWS
     variance0 *= (rows - 1) / stats.chi2.ppf(0.025, rows - 1)
     variance = variance0 * (1 + scale**2)
     return int(np.ceil((z_alpha + z_power) ** 2 * variance / (mean0 * (scale - 1)) ** 2))
