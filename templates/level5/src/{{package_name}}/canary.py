@@ -39,8 +39,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from . import audit, live_labels, live_statistics, promotion, registry
 from .alerts import Alert, send_alerts
 from .config import Params, UserError

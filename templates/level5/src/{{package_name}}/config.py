@@ -233,8 +233,8 @@ class CanaryParams(StrictModel):
     # Off: a challenger that passes both gates becomes champion at once. On: it becomes `canary`,
     # serves a share of the traffic, and `canary decide` promotes or aborts it on live labels.
     enabled: bool = False
-    # The worsening of the primary metric the decision must catch with probability `power`: points
-    # of f1, accuracy, roc_auc or r2 (0.02: two points); a share of the champion's rmse or mae (0.1).
+    # The worsening of the primary metric the decision must catch with probability `power`:
+    # points of f1, accuracy, roc_auc or r2 (0.02: two points); a share of rmse or mae (0.1: 10%).
     detect_worse_by: float = Field(default=0.02, gt=0, lt=1)
     # The nominal chance of aborting a canary exactly as good as the champion. The tests are normal
     # approximations that can overshoot it a little: 0.025 keeps the real rate under 5%.

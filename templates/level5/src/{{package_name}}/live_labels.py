@@ -28,9 +28,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from .config import Params, prediction_log_url
-from .live_statistics import Rows
 from .feedback import labels as labels_table
 from .feedback import metadata as labels_metadata
+from .live_statistics import Rows
 from .prediction_log import make_engine
 
 SHADOW = "shadow"  # the role of a row scored off the request path, never returned
@@ -69,7 +69,7 @@ def same_class(prediction: object, label: object) -> bool:
 def labelled_rows(params: Params, version: str, since: datetime | None = None) -> pd.DataFrame:
     """The labelled predictions `version` answered (made at or after `since`), oldest first.
 
-    Columns: request_id, row, created_at (UTC), inputs, prediction, label. Empty when there are none.
+    Columns: request_id, row, created_at (UTC), inputs, prediction, label; empty when none.
     """
     engine = make_engine(prediction_log_url(params))
     try:

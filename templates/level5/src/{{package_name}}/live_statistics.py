@@ -48,7 +48,7 @@ class Rows:
 
 
 def losses_of(loss: str, rows: Rows) -> np.ndarray:
-    """One loss per row, lower is better: 1 for a wrong class, else the squared or absolute error."""
+    """Per-row losses, lower is better: 1 for a wrong class, else the squared or absolute error."""
     if loss == "error":
         return (rows.truth != rows.predicted).astype(float)
     errors = rows.predicted.astype(float) - rows.truth.astype(float)
@@ -94,8 +94,7 @@ def worse_test(metric: str, canary: Rows, champion: Rows) -> tuple[float, float]
     champion_value, champion_influence = influence_of(metric, champion)
     gap = champion_value - canary_value  # > 0: the canary is worse
     spread = np.sqrt(
-        canary_influence.var(ddof=1) / len(canary)
-        + champion_influence.var(ddof=1) / len(champion)
+        canary_influence.var(ddof=1) / len(canary) + champion_influence.var(ddof=1) / len(champion)
     )
     if spread == 0:  # every row the same on both: the metrics say it all
         return 0.0, 0.0 if gap > 0 else 1.0
