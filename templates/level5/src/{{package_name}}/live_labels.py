@@ -7,16 +7,10 @@ version's rows are selected by that version, whatever the service calls its role
 scored in shadow (a `role` column of `shadow`, where the log has one) were never returned to a
 client: they are left out, so a version's live rows are the ones it answered.
 
-The canary judges the primary metric on a version's rows (live_rows): labels and predictions, and
-for roc_auc each row's class probabilities. The prediction log keeps the answer, not the
+Both judge the primary metric on a version's rows (live_rows, rows_of): labels and predictions,
+and for roc_auc each row's class probabilities. The prediction log keeps the answer, not the
 probabilities, but it keeps the inputs, and a registered version is a fixed model: scoring the
 logged inputs again with that version gives the probabilities it had when it answered.
-
-The rollback rule works on one number per labelled row, its loss, lower is better:
-- classification: 1 when the prediction was wrong, 0 when right (so the mean loss is the error
-  rate, 1 - accuracy), whichever primary metric the project reports;
-- regression: the squared error (rmse and r2 are functions of its mean) or, when the primary metric
-  is mae, the absolute error.
 """
 
 from __future__ import annotations
@@ -35,35 +29,6 @@ from .prediction_log import make_engine
 
 SHADOW = "shadow"  # the role of a row scored off the request path, never returned
 COLUMNS = ["request_id", "row", "created_at", "inputs", "prediction", "label"]
-
-
-LOSS_WORDS = {
-    "error": "error rate (1 - accuracy)",
-    "squared": "squared error",
-    "absolute": "absolute error",
-}
-
-
-def loss_kind(params: Params) -> str:
-    """Which loss a row gets: "error" (classification), "absolute" (mae) or "squared"."""
-    if params.task == "classification":
-        return "error"
-    return "absolute" if params.metric == "mae" else "squared"
-
-
-def row_losses(params: Params, predictions: list, labels: list) -> np.ndarray:
-    """One loss per labelled row (see the module docstring)."""
-    kind = loss_kind(params)
-    if kind == "error":
-        wrong = [not same_class(p, y) for p, y in zip(predictions, labels, strict=True)]
-        return np.asarray(wrong, dtype=float)
-    errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
-    return np.abs(errors) if kind == "absolute" else errors**2
-
-
-def same_class(prediction: object, label: object) -> bool:
-    """A label sent as text ("1") names the same class as a logged number (1)."""
-    return prediction == label or str(prediction) == str(label)
 
 
 def labelled_rows(params: Params, version: str, since: datetime | None = None) -> pd.DataFrame:
@@ -114,7 +79,11 @@ def labelled_rows(params: Params, version: str, since: datetime | None = None) -
 
 def live_rows(params: Params, version: str, since: datetime | None = None) -> Rows:
     """`version`'s labelled live rows since `since`, with what the primary metric needs."""
-    frame = labelled_rows(params, version, since)
+    return rows_of(params, version, labelled_rows(params, version, since))
+
+
+def rows_of(params: Params, version: str, frame: pd.DataFrame) -> Rows:
+    """Labelled rows of `version` (a frame of labelled_rows), with what the primary metric needs."""
     scores, classes = None, ()
     if params.metric == "roc_auc":
         inputs = pd.DataFrame(frame["inputs"].tolist())
@@ -167,12 +136,3 @@ def load_version(params: Params, version: str):
 
     configure_tracking(params)
     return mlflow.sklearn.load_model(version_uri(params, version))
-
-
-def holdout_losses(params: Params, version: str) -> np.ndarray:
-    """The losses of `version` on the training holdout: how often (how much) it errs there."""
-    from .promotion import load_holdout
-
-    holdout = load_holdout(params)
-    predictions = np.asarray(load_version(params, version).predict(holdout.x)).tolist()
-    return row_losses(params, predictions, holdout.y.tolist())

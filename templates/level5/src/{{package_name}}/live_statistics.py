@@ -287,3 +287,29 @@ def degradation_test(
     if spread == 0:  # every loss the same on both: the means say it all
         return live_metric, holdout_metric, 0.0 if excess > 0 else 1.0
     return live_metric, holdout_metric, float(stats.norm.sf(excess / spread))
+
+
+def metric_degradation_test(
+    metric: str, live: Rows, holdout: Rows, max_relative_drop: float
+) -> tuple[float, float, float]:
+    """(live metric, holdout metric, one-sided p-value) of "the live metric is worse than
+    `max_relative_drop` off the holdout's": degradation_test on the per-row losses for accuracy,
+    rmse and mae; for f1, roc_auc and r2 a z-test of the live metric below the line
+    holdout - drop x |holdout|, both with their standard errors by the delta method (the holdout's
+    scaled by the line's slope, 1 - drop when the holdout is positive)."""
+    if metric in LOSS_OF_METRIC:
+        loss = LOSS_OF_METRIC[metric]
+        return degradation_test(
+            loss, losses_of(loss, live), losses_of(loss, holdout), max_relative_drop
+        )
+    live_metric, live_influence = influence_of(metric, live)
+    holdout_metric, holdout_influence = influence_of(metric, holdout)
+    slope = 1 - max_relative_drop * np.sign(holdout_metric)
+    excess = holdout_metric - max_relative_drop * abs(holdout_metric) - live_metric
+    spread = np.sqrt(
+        live_influence.var(ddof=1) / len(live)
+        + slope**2 * holdout_influence.var(ddof=1) / len(holdout)
+    )
+    if spread == 0:  # every row the same on both: the metrics say it all
+        return live_metric, holdout_metric, 0.0 if excess > 0 else 1.0
+    return live_metric, holdout_metric, float(stats.norm.sf(excess / spread))
