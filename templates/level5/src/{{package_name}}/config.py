@@ -249,8 +249,8 @@ class RollbackParams(StrictModel):
     enabled: bool = True
     window_hours: float = Field(default=24, gt=0)  # labelled rows grouped by when predicted
     min_labels: int = Field(default=200, ge=1)  # a window with fewer is not judged
-    # Rolled back when the live metric is significantly (one-sided p < alpha) worse than this
-    # share below the champion's holdout score (0.1: accuracy 10% lower, or rmse 10% higher).
+    # Rolled back when the live primary metric is significantly (one-sided p < alpha) worse than
+    # this share off the champion's holdout score (0.1: f1 10% lower, or rmse 10% higher).
     max_relative_drop: float = Field(default=0.1, gt=0, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     # Server errors (5xx) as a share of the champion's requests, read from the service's /metrics
