@@ -5,26 +5,31 @@ instead of `champion`: the service sends it a share of the traffic, and the labe
 through /feedback say how it does on real requests. This module decides when that evidence is
 enough and what it says.
 
-The rule is a one-sided test fixed before the canary starts:
-- the question is "is the canary worse than the champion?", asked of the rows both answered in the
-  same period (labelled rows of each version since the canary started; see live_labels.py);
+The rule is a one-sided test of the project's primary metric (`metric`), fixed before the canary
+starts:
+- the question is "is the canary worse than the champion on the primary metric?", asked of the
+  rows both answered in the same period (labelled rows of each version since the canary started;
+  see live_labels.py);
 - the number of labelled rows each needs, N, is computed up front: enough for the test to catch a
-  canary worse by `canary.detect_worse_by` with probability `canary.power`, given how often the
-  champion errs on its holdout (for classification the upper end of that estimate, so N errs on
+  canary worse by `canary.detect_worse_by` with probability `canary.power`, given how the
+  champion did on its holdout (taken at the unlucky end of what its holdout allows, so N errs on
   the large side);
 - until both have N rows, the answer is "keep collecting" and nothing is tested: looking at the
   p-value every hour and stopping at the first small one would abort equally good canaries far more
   often than `alpha` says;
-- at N, a one-sided test (live_statistics.py): the pooled two-proportion z-test on the error
-  rates (classification) or Welch's t-test on the per-row losses (regression). p below
+- at N, a one-sided test (live_statistics.py): for accuracy, rmse and mae, means of per-row losses,
+  the pooled two-proportion z-test on the error rates or Welch's t-test on the losses; for f1,
+  roc_auc and r2 a z-test of the two metrics with standard errors by the delta method. p below
   `canary.alpha`: aborted (the canary alias is removed); otherwise promoted (canary -> champion,
   the old champion -> previous_champion);
 - a canary that has not collected N rows within `canary.max_duration_hours` is aborted: unproven is
   not promoted.
 
-So an equally good canary is aborted with probability `alpha` (5%) and one worse by the stated
-difference with probability `power` (80%): mlops-ladder's benchmarks/bench_canary.py measures both
-by simulation. Every decision goes into the audit trail; an abort also alerts the webhook.
+These tests are approximate (normal approximations) and can overshoot their nominal rate a little,
+so the default `alpha` is 0.025: an equally good canary is aborted well under 5% of the time, one
+worse by the stated difference at least `power` (80%) of the time; mlops-ladder's
+benchmarks/bench_canary.py measures both by simulation for every metric. Every decision goes into
+the audit trail; an abort also alerts the webhook.
 """
 
 from __future__ import annotations
@@ -33,8 +38,6 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
 
 from . import audit, live_labels, live_statistics, promotion, registry
 from .alerts import Alert, send_alerts
@@ -49,21 +52,21 @@ PROMOTE, ABORT, COLLECT, NONE = "promote", "abort", "keep collecting", "no canar
 @dataclass
 class CanaryDecision:
     """What the canary decision found; `decision` is one of promote, abort, keep collecting,
-    no canary. Differences are canary minus champion in mean loss: positive = canary worse."""
+    no canary. `difference` is how much worse the canary is on the metric: positive = worse."""
 
     decision: str
     reason: str
     canary_version: str | None = None
     champion_version: str | None = None
-    loss: str = ""  # what a row's loss is, in words (live_labels.LOSS_WORDS)
+    metric: str = ""  # the primary metric the decision judges
     started_at: str | None = None
     required_rows: int | None = None  # N: labelled rows each version needs before the test
     canary_rows: int = 0
     champion_rows: int = 0
-    canary_loss: float | None = None
-    champion_loss: float | None = None
+    canary_metric: float | None = None
+    champion_metric: float | None = None
     difference: float | None = None
-    statistic: float | None = None  # z (classification) or Welch's t (regression)
+    statistic: float | None = None  # z, or Welch's t for rmse and mae
     p_value: float | None = None
     acted: bool = False  # whether the aliases were moved
 
@@ -73,21 +76,19 @@ class CanaryDecision:
 
 def judge(
     params: Params,
-    canary: np.ndarray,
-    champion: np.ndarray,
+    canary: live_statistics.Rows,
+    champion: live_statistics.Rows,
     required: int,
     elapsed_hours: float,
 ) -> CanaryDecision:
     """The rule itself, with no I/O: promote, abort or keep collecting."""
-    settings = params.canary
-    decision = CanaryDecision(COLLECT, "", required_rows=required)
+    settings, metric = params.canary, params.metric
+    decision = CanaryDecision(COLLECT, "", metric=metric, required_rows=required)
     decision.canary_rows, decision.champion_rows = len(canary), len(champion)
-    if len(canary):
-        decision.canary_loss = float(canary.mean())
-    if len(champion):
-        decision.champion_loss = float(champion.mean())
-    if len(canary) and len(champion):
-        decision.difference = float(canary.mean() - champion.mean())
+    decision.canary_metric = metric_so_far(metric, canary)
+    decision.champion_metric = metric_so_far(metric, champion)
+    if decision.canary_metric is not None and decision.champion_metric is not None:
+        decision.difference = worse_by(metric, decision.canary_metric, decision.champion_metric)
     counts = f"canary {len(canary)} of {required}, champion {len(champion)} of {required}"
     if min(len(canary), len(champion)) < required:
         if elapsed_hours > settings.max_duration_hours:
@@ -99,11 +100,9 @@ def judge(
         else:
             decision.reason = f"keep collecting: {counts} labelled rows"
         return decision
-    decision.statistic, decision.p_value = live_statistics.worse_test(
-        live_labels.loss_kind(params), canary, champion
-    )
+    decision.statistic, decision.p_value = live_statistics.worse_test(metric, canary, champion)
     detail = (
-        f"loss {decision.canary_loss:.4g} vs champion {decision.champion_loss:.4g} "
+        f"{metric} {decision.canary_metric:.4g} vs champion {decision.champion_metric:.4g} "
         f"on {len(canary)} and {len(champion)} labelled rows, p={decision.p_value:.3g}"
     )
     if decision.p_value < settings.alpha:
@@ -113,6 +112,19 @@ def judge(
         decision.decision = PROMOTE
         decision.reason = f"not worse than the champion: {detail} (>= {settings.alpha})"
     return decision
+
+
+def metric_so_far(metric: str, rows: live_statistics.Rows) -> float | None:
+    """The metric on the rows so far; None while it has no value (no rows, or one class only)."""
+    try:
+        return live_statistics.metric_value(metric, rows) if len(rows) > 1 else None
+    except ValueError:
+        return None
+
+
+def worse_by(metric: str, canary: float, champion: float) -> float:
+    """How much worse the canary's metric is than the champion's (rmse, mae: lower is better)."""
+    return canary - champion if metric in ("rmse", "mae") else champion - canary
 
 
 def started_at(version) -> datetime:
@@ -139,21 +151,20 @@ def evaluate(params: Params) -> CanaryDecision:
         )
     since = started_at(canary)
     settings = params.canary
-    loss = live_labels.loss_kind(params)
-    baseline = live_labels.holdout_losses(params, str(champion.version))
+    baseline = live_labels.holdout_rows(params, str(champion.version))
     required = live_statistics.required_rows(
-        loss, baseline, settings.detect_worse_by, settings.alpha, settings.power
+        params.metric, baseline, settings.detect_worse_by, settings.alpha, settings.power
     )
     elapsed = (datetime.now(UTC) - since).total_seconds() / 3600
     decision = judge(
         params,
-        live_labels.live_losses(params, str(canary.version), since),
-        live_labels.live_losses(params, str(champion.version), since),
+        live_labels.live_rows(params, str(canary.version), since),
+        live_labels.live_rows(params, str(champion.version), since),
         required,
         elapsed,
     )
     decision.canary_version, decision.champion_version = str(canary.version), str(champion.version)
-    decision.loss, decision.started_at = live_labels.LOSS_WORDS[loss], since.isoformat()
+    decision.started_at = since.isoformat()
     return decision
 
 
@@ -199,7 +210,7 @@ def abort(params: Params, decision: CanaryDecision, report: Path) -> None:
     record(params, decision)
     alert = Alert(
         check="canary_aborted",
-        column=decision.loss,
+        column=decision.metric,
         value=decision.difference if decision.difference is not None else float("nan"),
         threshold=params.canary.detect_worse_by,
         model_version=version,
@@ -228,11 +239,11 @@ def write_report(params: Params, decision: CanaryDecision) -> Path:
 
 
 def worse_in_words(params: Params) -> str:
-    """The worsening `canary.detect_worse_by` stands for, e.g. "2 points of accuracy worse"."""
-    worse_by = params.canary.detect_worse_by
-    if params.task == "classification":
-        return f"{worse_by * 100:g} points of accuracy worse"
-    return f"with a {worse_by:.0%} higher {'mae' if params.metric == 'mae' else 'rmse'}"
+    """The worsening `canary.detect_worse_by` stands for, e.g. "2 points of f1 worse"."""
+    difference = params.canary.detect_worse_by
+    if params.metric in ("rmse", "mae"):
+        return f"with a {difference:.0%} higher {params.metric}"
+    return f"{difference * 100:g} points of {params.metric} worse"
 
 
 def describe(params: Params, decision: CanaryDecision) -> list[str]:
@@ -250,8 +261,8 @@ def describe(params: Params, decision: CanaryDecision) -> list[str]:
     ]
     if decision.difference is not None:
         lines.append(
-            f"Mean {decision.loss} so far: canary {decision.canary_loss:.4g}, champion "
-            f"{decision.champion_loss:.4g} (difference {decision.difference:+.4g})"
+            f"{decision.metric} so far: canary {decision.canary_metric:.4g}, champion "
+            f"{decision.champion_metric:.4g} (canary worse by {decision.difference:+.4g})"
         )
     if decision.acted:
         verb = "promoted" if decision.decision == PROMOTE else "aborted"

@@ -233,11 +233,12 @@ class CanaryParams(StrictModel):
     # Off: a challenger that passes both gates becomes champion at once. On: it becomes `canary`,
     # serves a share of the traffic, and `canary decide` promotes or aborts it on live labels.
     enabled: bool = False
-    # The worsening the decision must catch with probability `power`: classification, points of
-    # accuracy (0.02: two points); regression, a share of the champion's rmse or mae (0.1: 10%).
+    # The worsening of the primary metric the decision must catch with probability `power`:
+    # points of f1, accuracy, roc_auc or r2 (0.02: two points); a share of rmse or mae (0.1: 10%).
     detect_worse_by: float = Field(default=0.02, gt=0, lt=1)
-    # The chance of aborting a canary that is exactly as good as the champion.
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    # The nominal chance of aborting a canary exactly as good as the champion. The tests are normal
+    # approximations that can overshoot it a little: 0.025 keeps the real rate under 5%.
+    alpha: float = Field(default=0.025, gt=0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1)
     # Without enough labelled rows by then, the canary is aborted: unproven is not promoted.
     max_duration_hours: float = Field(default=72, gt=0)
@@ -248,8 +249,8 @@ class RollbackParams(StrictModel):
     enabled: bool = True
     window_hours: float = Field(default=24, gt=0)  # labelled rows grouped by when predicted
     min_labels: int = Field(default=200, ge=1)  # a window with fewer is not judged
-    # Rolled back when the live metric is significantly (one-sided p < alpha) worse than this
-    # share below the champion's holdout score (0.1: accuracy 10% lower, or rmse 10% higher).
+    # Rolled back when the live primary metric is significantly (one-sided p < alpha) worse than
+    # this share off the champion's holdout score (0.1: f1 10% lower, or rmse 10% higher).
     max_relative_drop: float = Field(default=0.1, gt=0, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     # Server errors (5xx) as a share of the champion's requests, read from the service's /metrics

@@ -1,4 +1,4 @@
-"""Live evidence for level 5's decisions: the labelled predictions of one model version, as losses.
+"""Live evidence for level 5's decisions: the labelled predictions of one model version.
 
 The canary decision (canary.py) and the automatic rollback (rollback.py) both judge a model on what
 it really answered, once the true labels arrived through /feedback (feedback.py). A label joins
@@ -7,12 +7,10 @@ version's rows are selected by that version, whatever the service calls its role
 scored in shadow (a `role` column of `shadow`, where the log has one) were never returned to a
 client: they are left out, so a version's live rows are the ones it answered.
 
-Each labelled row becomes one number, its loss, lower is better:
-- classification: 1 when the prediction was wrong, 0 when right (so the mean loss is the error
-  rate, 1 - accuracy), whichever primary metric the project reports. F1 and ROC AUC are not means
-  of per-row values, so no per-row test exists for them; accuracy is what live rows can test;
-- regression: the squared error (rmse and r2 are functions of its mean) or, when the primary metric
-  is mae, the absolute error.
+Both judge the primary metric on a version's rows (live_rows, rows_of): labels and predictions,
+and for roc_auc each row's class probabilities. The prediction log keeps the answer, not the
+probabilities, but it keeps the inputs, and a registered version is a fixed model: scoring the
+logged inputs again with that version gives the probabilities it had when it answered.
 """
 
 from __future__ import annotations
@@ -26,50 +24,23 @@ import sqlalchemy as sa
 from .config import Params, prediction_log_url
 from .feedback import labels as labels_table
 from .feedback import metadata as labels_metadata
+from .live_statistics import Rows
 from .prediction_log import make_engine
 
 SHADOW = "shadow"  # the role of a row scored off the request path, never returned
-
-
-LOSS_WORDS = {
-    "error": "error rate (1 - accuracy)",
-    "squared": "squared error",
-    "absolute": "absolute error",
-}
-
-
-def loss_kind(params: Params) -> str:
-    """Which loss a row gets: "error" (classification), "absolute" (mae) or "squared"."""
-    if params.task == "classification":
-        return "error"
-    return "absolute" if params.metric == "mae" else "squared"
-
-
-def row_losses(params: Params, predictions: list, labels: list) -> np.ndarray:
-    """One loss per labelled row (see the module docstring)."""
-    kind = loss_kind(params)
-    if kind == "error":
-        wrong = [not same_class(p, y) for p, y in zip(predictions, labels, strict=True)]
-        return np.asarray(wrong, dtype=float)
-    errors = np.asarray(predictions, dtype=float) - np.asarray(labels, dtype=float)
-    return np.abs(errors) if kind == "absolute" else errors**2
-
-
-def same_class(prediction: object, label: object) -> bool:
-    """A label sent as text ("1") names the same class as a logged number (1)."""
-    return prediction == label or str(prediction) == str(label)
+COLUMNS = ["request_id", "row", "created_at", "inputs", "prediction", "label"]
 
 
 def labelled_rows(params: Params, version: str, since: datetime | None = None) -> pd.DataFrame:
     """The labelled predictions `version` answered (made at or after `since`), oldest first.
 
-    Columns: request_id, row, created_at (UTC), prediction, label. Empty when there are none.
+    Columns: request_id, row, created_at (UTC), inputs, prediction, label; empty when none.
     """
     engine = make_engine(prediction_log_url(params))
     try:
         inspector = sa.inspect(engine)
         if not inspector.has_table("predictions"):
-            return pd.DataFrame(columns=["request_id", "row", "created_at", "prediction", "label"])
+            return pd.DataFrame(columns=COLUMNS)
         if not inspector.has_table(labels_table.name):
             labels_metadata.create_all(engine)
         # Reflected, not imported: the log may carry columns this code does not know (`role`).
@@ -79,6 +50,7 @@ def labelled_rows(params: Params, version: str, since: datetime | None = None) -
                 logged.c.request_id,
                 logged.c.row,
                 logged.c.created_at,
+                logged.c.inputs,
                 logged.c.prediction,
                 labels_table.c.label,
             )
@@ -100,30 +72,67 @@ def labelled_rows(params: Params, version: str, since: datetime | None = None) -
             rows = connection.execute(query).mappings().all()
     finally:
         engine.dispose()
-    frame = pd.DataFrame(
-        [dict(row) for row in rows],
-        columns=["request_id", "row", "created_at", "prediction", "label"],
-    )
+    frame = pd.DataFrame([dict(row) for row in rows], columns=COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame
 
 
-def live_losses(params: Params, version: str, since: datetime | None = None) -> np.ndarray:
-    """The losses of `version`'s labelled live rows since `since` (see labelled_rows)."""
-    rows = labelled_rows(params, version, since)
-    return row_losses(params, rows["prediction"].tolist(), rows["label"].tolist())
+def live_rows(params: Params, version: str, since: datetime | None = None) -> Rows:
+    """`version`'s labelled live rows since `since`, with what the primary metric needs."""
+    return rows_of(params, version, labelled_rows(params, version, since))
 
 
-def holdout_losses(params: Params, version: str) -> np.ndarray:
-    """The losses of `version` on the training holdout: how often (how much) it errs there."""
+def rows_of(params: Params, version: str, frame: pd.DataFrame) -> Rows:
+    """Labelled rows of `version` (a frame of labelled_rows), with what the primary metric needs."""
+    scores, classes = None, ()
+    if params.metric == "roc_auc":
+        inputs = pd.DataFrame(frame["inputs"].tolist())
+        scores, classes = class_probabilities(params, version, inputs)
+    return as_rows(params, frame["label"].tolist(), frame["prediction"].tolist(), scores, classes)
+
+
+def holdout_rows(params: Params, version: str) -> Rows:
+    """`version`'s rows on the training holdout, with what the primary metric needs."""
+    from .promotion import load_holdout
+
+    holdout = load_holdout(params)
+    model = load_version(params, version)
+    predictions = np.asarray(model.predict(holdout.x)).tolist()
+    scores, classes = None, ()
+    if params.metric == "roc_auc":
+        scores, classes = class_probabilities(params, version, holdout.x, model)
+    return as_rows(params, holdout.y.tolist(), predictions, scores, classes)
+
+
+def as_rows(
+    params: Params, labels: list, predictions: list, scores: np.ndarray | None, classes: tuple
+) -> Rows:
+    if params.task == "classification":  # as text: a label "1" names the class logged as 1
+        truth = np.asarray([str(label) for label in labels], dtype=object)
+        predicted = np.asarray([str(prediction) for prediction in predictions], dtype=object)
+        return Rows(truth, predicted, scores, classes)
+    return Rows(np.asarray(labels, dtype=float), np.asarray(predictions, dtype=float))
+
+
+def class_probabilities(
+    params: Params, version: str, inputs: pd.DataFrame, model=None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(each row's probability of each class, the classes as text) from `version`'s model."""
+    model = model if model is not None else load_version(params, version)
+    classes = tuple(str(label) for label in model.classes_)
+    if inputs.empty:
+        return np.empty((0, len(classes))), classes
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        inputs = inputs[list(names)]
+    return np.asarray(model.predict_proba(inputs), dtype=float), classes
+
+
+def load_version(params: Params, version: str):
     import mlflow
 
-    from .promotion import load_holdout
     from .registry import version_uri
     from .tracking import configure_tracking
 
     configure_tracking(params)
-    holdout = load_holdout(params)
-    model = mlflow.sklearn.load_model(version_uri(params, version))
-    predictions = np.asarray(model.predict(holdout.x)).tolist()
-    return row_losses(params, predictions, holdout.y.tolist())
+    return mlflow.sklearn.load_model(version_uri(params, version))
