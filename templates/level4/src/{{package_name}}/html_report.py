@@ -1,20 +1,25 @@
 """Evidently's HTML drift report, drawn in a process of its own while monitoring works.
 
 Importing Evidently alone takes seconds, and drawing its report a few more. Neither is needed
-for the numbers (monitor.py computes them), so `python -m <package> monitor` starts this process
-first: Evidently imports and draws on a second core while the command reads the prediction log
-and runs the statistics, and the JSON summary never waits for it.
+for the numbers (monitor.py computes them), so `python -m <package> monitor` first starts this
+module as a program of its own (`python -m <package>.html_report`): it imports Evidently on a
+second core while the command reads the prediction log and runs the statistics. Then it reads
+its job from its standard input (the path of a file holding the two samples, pickled), draws,
+and exits; an empty input means "nothing to draw".
 
-The process is started with "spawn": a fresh interpreter that imports this module and
-Evidently, never a copy of the parent's memory and its open database connections. Where no
-process can be started (inside a daemonic worker), the report is drawn in this process
-instead: slower, same file.
+A fresh interpreter rather than a fork or a multiprocessing worker: it holds none of the
+parent's memory or database connections, and it never re-runs the parent's script (which
+multiprocessing's "spawn" does to a script without an `if __name__ == "__main__":` guard).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-WAIT_SECONDS = 1.0  # how often the wait for the report checks that its process is still alive
+# The folder this package was imported from: the report process imports it from there too.
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -57,70 +63,67 @@ def draw(job: HtmlJob) -> None:
         snapshot.save_html(str(job.path))
 
 
-def serve_one_job(jobs: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
-    """The report process: import Evidently while the parent reads the log, then draw the one
-    job it is sent (None: nothing to draw) and answer None, or what went wrong."""
-    import evidently.presets  # noqa: F401  (the slow import, done before the job arrives)
-
-    job = jobs.get()
-    if job is None:
-        return
-    try:
-        draw(job)
-    except Exception as error:  # reported by the parent, which decides what to do
-        results.put(f"{type(error).__name__}: {error}")
-    else:
-        results.put(None)
-
-
 class HtmlProcess:
     """A started report process: send it one job, then wait for its HTML (or cancel it)."""
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        # Queues, not a pipe: `put` hands the job to a background thread and returns at once,
-        # even while the process is still importing Evidently and not reading yet.
-        self.jobs = context.Queue()
-        self.results = context.Queue()
-        self.process = context.Process(
-            target=serve_one_job, args=(self.jobs, self.results), name="evidently-html"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
-        self.process.start()
+        # The job and the process's errors go through files in a folder of its own. Errors: a
+        # pipe that nobody reads until the end could fill up and stall the process.
+        self.folder = Path(tempfile.mkdtemp(prefix="html-report-"))
+        self.errors = self.folder / "errors.txt"
+        with self.errors.open("wb") as errors:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env=env,
+            )
 
     def submit(self, job: HtmlJob) -> None:
-        self.jobs.put(job)
+        """Hand the job over; returns at once, even while the process still imports Evidently."""
+        job_file = self.folder / "job.pickle"
+        job_file.write_bytes(pickle.dumps(job))
+        self._send(str(job_file))
 
     def wait(self) -> None:
         """Block until the HTML is written; a RuntimeError says why it was not."""
-        error = self.result()
-        self.process.join()
-        if error:
+        exit_code = self.process.wait()
+        if exit_code != 0:
+            lines = self.errors.read_text(errors="replace").strip().splitlines()
+            error = lines[-1] if lines else f"exit code {exit_code}"
             raise RuntimeError(f"Evidently could not draw the HTML report: {error}")
 
-    def result(self) -> str | None:
-        while True:
-            try:
-                return self.results.get(timeout=WAIT_SECONDS)
-            except queue.Empty:
-                if not self.process.is_alive():
-                    break
-        try:  # it may have answered just before it ended
-            return self.results.get(timeout=WAIT_SECONDS)
-        except queue.Empty:
-            return f"its process ended without an answer (exit code {self.process.exitcode})"
-
     def cancel(self) -> None:
-        """No report after all (no rows, or monitoring failed): let the process end."""
-        # A job still on its way to a stopped process must not keep this one from exiting.
-        self.jobs.cancel_join_thread()
-        if self.process.is_alive():
-            self.process.terminate()  # it may still be importing Evidently: no need to wait
-        self.process.join()
+        """Stop the process if it still runs (no rows, or monitoring failed); clean up."""
+        self._send("")  # an empty job: a process still importing Evidently ends by itself
+        if self.process.poll() is None:
+            self.process.kill()  # no need to wait for Evidently's import to finish
+        self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _send(self, line: str) -> None:
+        if self.process.stdin is None or self.process.stdin.closed:
+            return
+        try:
+            self.process.stdin.write(f"{line}\n".encode())
+            self.process.stdin.close()
+        except BrokenPipeError:  # the process ended already; wait() reports why
+            pass
 
 
-def start_html_process() -> HtmlProcess | None:
-    """A report process importing Evidently from now on, or None where none can be started."""
-    try:
-        return HtmlProcess()
-    except (AssertionError, OSError):  # a daemonic parent may not have children; no resources
-        return None
+def main() -> None:
+    """The report process: import Evidently, then draw the job named on standard input."""
+    import evidently.presets  # noqa: F401  (the slow import, done before the job arrives)
+
+    job_path = sys.stdin.readline().strip()
+    if job_path:
+        draw(pickle.loads(Path(job_path).read_bytes()))
+
+
+if __name__ == "__main__":
+    main()

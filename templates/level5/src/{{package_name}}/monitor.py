@@ -41,7 +41,7 @@ from . import audit
 from . import drift_statistics as ds
 from .alerts import Alert, Delivery, describe_target, send_alerts, webhook_url
 from .config import MonitoringParams, Params, UserError, prediction_log_url
-from .html_report import HtmlJob, HtmlProcess, draw, start_html_process
+from .html_report import HtmlJob, HtmlProcess, draw
 from .metrics import publish_gauges
 from .prediction_log import make_engine, predictions
 from .reference import PREDICTION, load_reference
@@ -57,7 +57,7 @@ def run_monitor(params: Params) -> dict:
     """Check the latest window, write the reports, send the alerts; return the JSON summary."""
     # Evidently's HTML starts first, in a process of its own: it imports and draws on another
     # core while this one reads the log and computes the numbers (html_report.py says more).
-    html = start_html_process() if params.monitoring.html_sample_rows else None
+    html = HtmlProcess() if params.monitoring.html_sample_rows else None
     try:
         return monitor_window(params, html)
     finally:
@@ -73,10 +73,9 @@ def monitor_window(params: Params, html: HtmlProcess | None) -> dict:
     report_dir.mkdir(parents=True, exist_ok=True)
     summary_path, html_path = report_dir / SUMMARY_NAME, report_dir / HTML_NAME
     job = None
-    if params.monitoring.html_sample_rows and len(window):
+    if html is not None and len(window):
         job = html_job(reference, window, params.monitoring, html_path)
-        if html is not None:
-            html.submit(job)  # drawn while the statistics run below
+        html.submit(job)  # drawn while the statistics run below
     summary = summarize(params, reference, window, version)
     if job is not None:
         summary["html_report"] = str(html_path)
@@ -87,18 +86,11 @@ def monitor_window(params: Params, html: HtmlProcess | None) -> dict:
     summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     publish_gauges(params, gauges(summary))
     print_summary(summary, summary_path)
-    if job is not None:
-        finish_html(job, html)
-    return summary
-
-
-def finish_html(job: HtmlJob, html: HtmlProcess | None) -> None:
-    """The numbers are out; the command still ends with the HTML written (or says why not)."""
-    if html is None:
-        draw(job)  # no process could be started: draw it here, slower
-    else:
+    if html is not None and job is not None:
+        # The numbers are out; the command still ends with the HTML written (or says why not).
         html.wait()
-    print(f"Evidently report (distributions, on a sample): {job.path}")
+        print(f"Evidently report (distributions, on a sample): {job.path}")
+    return summary
 
 
 def gauges(summary: dict) -> dict[str, float]:
