@@ -5,6 +5,9 @@ counts, a bounded sample; categories: their counts) and the model's predictions 
 the result as `reference_statistics.json`, an artifact of the MLflow run. Monitoring reads that
 artifact from the champion's run: it never reloads the training data, and it always compares
 with the data the served model actually learned from.
+
+MLflow is imported by the functions that use it: importing it takes a second or two, which
+`monitor` spends while its HTML report process starts (monitor.py).
 """
 
 from __future__ import annotations
@@ -13,17 +16,11 @@ import json
 import os
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from . import drift_statistics
 from .config import Params, UserError
-from .data import NUMBER
-from .registry import get_champion
-from .tracking import tracking_uri
 
 ARTIFACT = "reference_statistics.json"
 PREDICTION = "prediction"  # the key of the model's output, next to the features
@@ -33,6 +30,9 @@ def build_reference(
     x_train: pd.DataFrame, types: dict[str, str], holdout_predictions: np.ndarray, seed: int
 ) -> dict:
     """Summaries of every training feature, and of the model's output on the holdout."""
+    # Imported here: data.py imports scikit-learn, which monitoring (load_reference) never needs.
+    from .data import NUMBER
+
     features = {
         name: summarize(x_train[name], kind == NUMBER, seed) for name, kind in types.items()
     }
@@ -57,11 +57,20 @@ def summarize(column: pd.Series, numeric: bool, seed: int) -> dict:
 
 def log_reference(reference: dict) -> None:
     """Attach the reference to the active MLflow run."""
+    import mlflow
+
     mlflow.log_dict(reference, ARTIFACT)
 
 
 def load_reference(params: Params) -> tuple[dict, str]:
     """The champion's reference and its model version; a UserError says how to get one."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from .registry import get_champion
+    from .tracking import tracking_uri
+
     mlflow.set_tracking_uri(tracking_uri(params))
     # A progress bar for one small JSON file is noise in a scheduled job's log.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
