@@ -644,8 +644,16 @@ def summarize(
     events = [asdict(event) for event in replay.events]
     alarms = [event for event in replay.events if event.kind == ALARM_RAISED]
     onset_seconds = next(event.seconds for event in replay.events if event.kind == DRIFT_ONSET)
+    # The new champion is a retrain the gates promoted: the bad model of phase 2 (and the
+    # rollback) are served too, but are no recovery.
+    promoted = {event.version for event in replay.events if event.kind == PROMOTED}
     serving = next(
-        (event for event in replay.events if event.kind == SERVING and event.batch >= onset), None
+        (
+            event
+            for event in replay.events
+            if event.kind == SERVING and event.batch >= onset and event.version in promoted
+        ),
+        None,
     )
     rollback = next((event for event in replay.events if event.kind == ROLLBACK), None)
     bad = next((event for event in replay.events if event.kind == BAD_MODEL), None)
