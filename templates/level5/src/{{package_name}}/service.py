@@ -468,11 +468,7 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
     app.state.metrics = metrics
     router = Router(live, params.serving.canary_share, params.serving.sticky_key_header)
     max_rows = params.serving.max_batch_rows
-    unavailable_routes = []
-    if parts is not None:
-        add_prediction_routes(app, served, router, parts.log, parts.shadow, max_rows)
-    else:
-        unavailable_routes = add_unavailable_routes(app, unavailable)
+    unavailable_routes: list[Any] = []  # the 503 routes of a service started without a champion
 
     def prepare_first_champion(role: str, model: ServedModel) -> None:
         """Level 5, started without a champion: build the log and the routes around the first
@@ -528,6 +524,11 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
             raise HTTPException(status_code=503, detail=unavailable)
         return champion.card
 
+    # Last: documenting the request models builds /openapi.json from the routes there are.
+    if parts is not None:
+        add_prediction_routes(app, served, router, parts.log, parts.shadow, max_rows)
+    else:
+        unavailable_routes.extend(add_unavailable_routes(app, unavailable))
     return app
 
 
