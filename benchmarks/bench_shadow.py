@@ -1,6 +1,6 @@
 """Level-5 service: what shadow scoring costs the champion, and level 5 (shadow and canary off) vs level 4.
 
-    python benchmarks/bench_shadow.py [--requests 200] [--rounds 20]
+    python benchmarks/bench_shadow.py [--requests 1000] [--rounds 21]
 
 It renders a level-4 and a level-5 project (same dataset, same seed, so the same forest), trains
 and promotes a champion in each, registers a second version in level 5 as its `challenger`, and
@@ -10,16 +10,24 @@ request with the challenger, in a process of its own. One client sends sequentia
 requests (with the API key, as bench_serving_level4.py does); short rounds rotate over the three
 services so that changes in machine load hit them alike.
 
-Reported: req/s, p50 and p99 per service; the shadow's p50 and p99 over the plain level-5 ones
-(target for p99: at most 1.10), overall and as the median and quartiles over rounds; level 5's
-throughput as a share of level 4's (target: within a few percent). The services are stopped with
+Reported: the load average before and after (the machine is shared: say how busy it was); req/s,
+p50 and p99 per service; the shadow's p50 and p99 over the plain level-5 ones, overall and as the
+median and quartiles over rounds, and whether the p99 target (at most 1.10) holds by each; level
+5's throughput as a share of level 4's (target: within a few percent). A round's p99 is the 10th
+slowest of 1000 requests by default: with 200 it was the 2nd slowest, one stall decided it, and the
+median over rounds swung by 10% between runs. The services are stopped with
 SIGTERM, as in production; then it checks that each prediction log holds every prediction served,
-and that the shadow logged one row per served row (what it held at SIGTERM included).
+and that the shadow's own account (its last log line: scored, skipped, failed) adds up to the
+requests served and matches its rows in the log. Skipped requests are not an error: on a machine
+too busy for the lower-priority shadow process, the shadow skips rather than hold the champion up;
+the share it scored is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -68,9 +76,8 @@ def start(service: Service, params: Path | None = None) -> None:
     command = [sys.executable, "-m", PACKAGE, "serve", "--port", str(service.port)]
     if params is not None:
         command += ["--params", str(params)]
-    service.process = subprocess.Popen(
-        command, cwd=service.project, env=service.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with (service.project / f"service-{service.port}.log").open("w") as output:  # the shadow's account
+        service.process = subprocess.Popen(command, cwd=service.project, env=service.env, stdout=output, stderr=output)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
@@ -95,12 +102,23 @@ def logged(service: Service, role: str) -> int:
         return connection.execute(query, (role,)).fetchone()[0]
 
 
+def shadow_account(service: Service) -> tuple[int, int, int]:
+    """(scored, skipped, failed) from the line the service logs when its shadow stops."""
+    text = (service.project / f"service-{service.port}.log").read_text()
+    found = re.findall(r"shadow: (\d+) requests scored, (\d+) skipped, (\d+) failed", text)
+    if not found:
+        sys.exit(f"the shadow service logged no account:\n{text[-2000:]}")
+    scored, skipped, failed = (int(number) for number in found[-1])
+    return scored, skipped, failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200, help="single-row requests per round")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1000, help="single-row requests per round")
+    parser.add_argument("--rounds", type=int, default=21)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-shadow-") as tmp:
         level4, level5 = render_and_train(Path(tmp), 4), render_and_train(Path(tmp), 5)
         register_challenger(level5)
@@ -132,9 +150,11 @@ def main() -> None:
             "level 4": (logged(level4, "champion"), level4.served),
             "level 5": (logged(level5, "champion"), level5.served),
             "level 5 shadow on": (logged(shadow, "champion"), shadow.served),
-            "level 5 shadow rows": (logged(shadow, "shadow"), shadow.served),
         }
+        shadow_rows, (scored, skipped, failed) = logged(shadow, "shadow"), shadow_account(shadow)
 
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before: {load_before}, after: {load_after}, on {os.cpu_count()} cores")
     print(f"{'service':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     names = ("level 4", "level 5 (shadow, canary off)", "level 5 (shadow on)")
     for service, name in zip(services, names, strict=True):
@@ -143,12 +163,12 @@ def main() -> None:
     overall = percentile(shadow.latencies, 0.99) / percentile(level5.latencies, 0.99)
     per_round = sorted(on / off for on, off in zip(p99s[id(shadow)], p99s[id(level5)], strict=True))
     median = per_round[len(per_round) // 2]
-    verdict = "within" if median <= SHADOW_P99_TARGET else "NOT within"
     print(
         f"\nshadow on / off, champion p99: {overall:.3f} overall, median over {len(per_round)} rounds "
-        f"{median:.3f} (quartiles {per_round[len(per_round) // 4]:.3f}-{per_round[3 * len(per_round) // 4]:.3f}): "
-        f"{verdict} the 10% budget"
+        f"{median:.3f} (quartiles {per_round[len(per_round) // 4]:.3f}-{per_round[3 * len(per_round) // 4]:.3f})"
     )
+    for name, ratio in (("overall", overall), ("median of rounds", median)):
+        print(f"  p99 ratio <= {SHADOW_P99_TARGET:.2f} {name}: {'yes' if ratio <= SHADOW_P99_TARGET else 'NO'}")
     p50_rounds = sorted(on / off for on, off in zip(p50s[id(shadow)], p50s[id(level5)], strict=True))
     p50_overall = percentile(shadow.latencies, 0.5) / percentile(level5.latencies, 0.5)
     print(
@@ -167,6 +187,12 @@ def main() -> None:
         print(f"prediction log, {name}: {rows} rows for {served} served")
         if rows != served:
             sys.exit("a prediction log lost records")
+    print(
+        f"shadow: {scored} requests scored ({scored / shadow.served:.1%}), {skipped} skipped, {failed} failed "
+        f"of {shadow.served} served; {shadow_rows} shadow rows in the log"
+    )
+    if scored + skipped + failed != shadow.served or shadow_rows != scored:  # single rows: one row a request
+        sys.exit("the shadow's account does not add up")
 
 
 if __name__ == "__main__":

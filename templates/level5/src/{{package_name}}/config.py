@@ -214,7 +214,8 @@ class SimulationParams(StrictModel):
     retrain_rows: int = Field(default=200, ge=10)  # labelled rows since the alarm a retrain takes
     cooldown_batches: int = Field(default=3, ge=0)  # after a retrain, the next waits this long
     min_labels: int = Field(default=100, ge=1)  # the rollback rule judges no fewer labels
-    bad_model_after: int = Field(default=4, ge=0)  # phase 2 starts this long after the recovery
+    # Phase 2 starts this long after the recovery (with none: near the end, see simulate.py).
+    bad_model_after: int = Field(default=4, ge=0)
     n_estimators: int = Field(default=20, ge=1)  # trees per simulated forest: it trains several
     output_dir: Path = Path("reports/simulation")  # relative to the params file's folder
 

@@ -106,8 +106,10 @@ class MonitorGauges:
 class ServiceMetrics:
     """The service's metric families, in a registry of its own."""
 
-    def __init__(self, params: Params, model_version: str, classes: list | None) -> None:
-        self.model_version = model_version
+    def __init__(self, params: Params, model_version: str | None, classes: list | None) -> None:
+        """`model_version` None: no champion yet; the prediction counts start at follow()."""
+        self.params = params
+        self.model_version = model_version or "none"
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests",
@@ -132,6 +134,13 @@ class ServiceMetrics:
         self.values = None
         self._per_class_family: Counter | None = None
         self._values_family: Histogram | None = None
+        if model_version is not None:
+            self._count_predictions(classes)
+        self.gauges = MonitorGauges(gauges_path(params), self.model_version)
+        self.registry.register(self.gauges)
+
+    def _count_predictions(self, classes: list | None) -> None:
+        """The prediction family: per class for a classifier, a histogram for a regressor."""
         if classes is not None:
             per_class = self._per_class_family = Counter(
                 "model_predictions",
@@ -142,7 +151,7 @@ class ServiceMetrics:
             # One child per class up front: every class shows (at 0) from the first scrape, and
             # counting a prediction is a dictionary lookup.
             self.per_class = {
-                label: per_class.labels(model_version, str(label)) for label in classes
+                label: per_class.labels(self.model_version, str(label)) for label in classes
             }
         else:
             self._values_family = Histogram(
@@ -150,15 +159,17 @@ class ServiceMetrics:
                 "Predicted values",
                 ["model_version"],
                 registry=self.registry,
-                buckets=prediction_buckets(params),
+                buckets=prediction_buckets(self.params),
             )
-            self.values = self._values_family.labels(model_version)
-        self.gauges = MonitorGauges(gauges_path(params), model_version)
-        self.registry.register(self.gauges)
+            self.values = self._values_family.labels(self.model_version)
 
-    def follow(self, model_version: str) -> None:
-        """Level 5: label what is counted from now on with the version the hot reload swapped in."""
+    def follow(self, model_version: str, classes: list | None = None) -> None:
+        """Level 5: label what is counted from now on with the version the hot reload swapped in
+        (`classes`: the model's, for the first champion of a service that started without one)."""
+        first = self._per_class_family is None and self._values_family is None
         self.model_version = self.gauges.model_version = model_version
+        if first:
+            self._count_predictions(classes)
         if self._per_class_family is not None and self.per_class is not None:
             family = self._per_class_family
             self.per_class = {

@@ -66,7 +66,7 @@ def add_operations(
 
     `live` (level 5, reload.LiveModels): /explain explains the champion serving now, not the one
     loaded at start."""
-    version = served.version if served is not None else "none"
+    version = served.version if served is not None else None  # None: no champion yet
     classes = served.classes.tolist() if served is not None and served.classes is not None else None
     metrics = ServiceMetrics(params, version, classes)
     # Starlette runs the middleware added last first: metrics see every answer, 401s included.
@@ -75,9 +75,17 @@ def add_operations(
     auth.document(app)
     add_metrics_route(app, metrics)
     if served is not None:
-        add_explain_route(app, params, served, live)
-        add_feedback_route(app, params, served, prediction_log)
+        add_model_routes(app, params, served, prediction_log, live)
     return metrics
+
+
+def add_model_routes(
+    app: FastAPI, params: Params, served: Any, prediction_log: Any, live: Any = None
+) -> None:
+    """/explain and /feedback, which take `served`'s schema: at start, or (level 5) when the first
+    champion arrives in a service that started without one."""
+    add_explain_route(app, params, served, live)
+    add_feedback_route(app, params, served, prediction_log)
 
 
 def audit_serving(params: Params, served: Any, address: str | None) -> None:
@@ -164,7 +172,8 @@ def add_explain_route(app: FastAPI, params: Params, served: Any, live: Any = Non
         """The top `explain.top_k` feature contributions to the answer for one row (SHAP)."""
         row = parse_body(row_adapter, await request.body())
         # Level 5: the champion now (hot reload), read once; one explainer per version it had.
-        served = live.champion if live is not None else start_champion
+        # (`start_champion` answers in the moment a first champion is routed but not swapped in.)
+        served = (live.champion if live is not None else None) or start_champion
         explainer = explainers.get(served.version)
         if explainer is None:
             explainers.clear()  # an old version's explainer is not needed again

@@ -12,6 +12,10 @@ it is done. A version that fails to load, to fit the schema or to warm is never 
 old one keeps serving, the error is logged and counted (`model_reloads_total{outcome="failed"}`),
 and that version is not tried again until its alias moves (or the service restarts). An alias
 that disappears turns its role off; the champion's never does: the last champion keeps serving.
+
+A service started before any champion exists (the service and the loop started together) polls
+all the same: the first champion the alias points at is loaded, warmed and prepared for
+(`before_swap`: the service builds its request schema and routes from it), then swapped in.
 """
 
 from __future__ import annotations
@@ -98,11 +102,13 @@ class ChampionWatcher:
         metrics_registry: CollectorRegistry | None = None,
         loader: Callable[[Params, str], ServedModel] = default_loader,
         on_swap: Callable[[str, ServedModel | None], None] | None = None,
+        before_swap: Callable[[str, ServedModel], None] | None = None,
     ) -> None:
         self.params = params
         self.live = live if live is not None else LiveModels()
         self.loader = loader
-        self.on_swap = on_swap
+        self.on_swap = on_swap  # after the swap
+        self.before_swap = before_swap  # after the warm-up; what it raises stops the swap
         self.failed: dict[str, set[str]] = {role: set() for role in ALIASES}
         self.reloads = Counter(
             "model_reloads",
@@ -145,6 +151,8 @@ class ChampionWatcher:
             return False
         try:
             served = self._load(version)
+            if self.before_swap is not None:
+                self.before_swap(role, served)
         except Exception:
             # Whatever went wrong (registry, artifacts, a broken model), the old model serves on.
             logger.exception("%s version %s not swapped in; the old one serves on", role, version)

@@ -183,10 +183,17 @@ class NoChampion(Exception):
 
 
 def no_champion_message(params: Params) -> str:
+    if params.serving.reload_seconds > 0:  # level 5: the watcher picks the first one up
+        then = (
+            f"the service starts serving it within serving.reload_seconds "
+            f"({params.serving.reload_seconds:g} s), without a restart"
+        )
+    else:
+        then = "then restart the service (serving.reload_seconds is 0: it does not poll)"
     return (
         f"No champion model '{params.registry.model_name}' in the registry at "
-        f"{mlflow.get_tracking_uri()}. Train and promote one with "
-        f"`python -m {__package__} pipeline` (or `make pipeline`), then restart the service."
+        f"{mlflow.get_tracking_uri()} yet. Train and promote one with "
+        f"`python -m {__package__} pipeline` (or `make pipeline`); {then}."
     )
 
 
@@ -382,15 +389,43 @@ def model_refused(error: ValueError) -> RequestValidationError:
     )
 
 
+class PredictionParts:
+    """What answering predictions needs besides the model: the prediction log and (level 5) the
+    shadow scorer. Both take the feature names of the first champion the service serves."""
+
+    def __init__(self, params: Params, live: LiveModels, served: ServedModel) -> None:
+        self.log = PredictionLog(prediction_log_url(params), served.features)
+        self.shadow = None
+        if params.serving.shadow:
+            # Level 5: the challenger scores in a process of its own, writing to the same log.
+            self.shadow = ShadowScorer(live, prediction_log_url(params), served.features)
+        self._started = False
+
+    def start(self) -> None:
+        """Start the log's writer and the shadow process (once: at start, or when the first
+        champion arrives in a running service)."""
+        if self._started:
+            return
+        self._started = True
+        self.log.start()
+        if self.shadow is not None:
+            self.shadow.start()
+
+    def close(self) -> None:
+        if self.shadow is not None:
+            self.shadow.close()  # its rows first, while the log still takes them
+        self.log.close()
+
+
 def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
-    """Build the app around the current champion; without one, /ready and /predict say 503.
+    """Build the app around the current champion; without one, /ready and /predict say 503
+    until (level 5) the watcher finds the first champion and the app is built around it.
 
     `keys` default to those of the environment (API_KEYS, API_KEYS_FILE): none refuses to start.
     """
     if keys is None:
         keys = auth.load_keys()
     live = LiveModels()  # level 5: the models answering now; the watcher swaps them
-    prediction_log: PredictionLog | None = None
     unavailable = ""
     try:
         live.champion = load_champion(params)
@@ -398,33 +433,25 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
         unavailable = str(error)
         logger.warning(unavailable)
     else:
-        prediction_log = PredictionLog(prediction_log_url(params), live.champion.features)
         logger.info("serving %s version %s", params.registry.model_name, live.champion.version)
-    # The champion at start: its signature is the request schema for the life of the process.
+    # The first champion served: its signature is the request schema for the life of the process.
     served = live.champion
-    shadow = None
-    if served is not None and prediction_log is not None and params.serving.shadow:
-        # Level 5: the challenger scores in a process of its own, writing to the same log.
-        shadow = ShadowScorer(live, prediction_log_url(params), served.features)
+    parts = PredictionParts(params, live, served) if served is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if prediction_log is not None:
-            prediction_log.start()
-            if shadow is not None:
-                shadow.start()
-            watcher.start()
+        if app.state.parts is not None:
+            app.state.parts.start()
+        watcher.start()  # with no champion yet too: it picks the first one up
         if served is not None:  # level 4: who serves which version, where (audit trail)
             operations.audit_serving(params, served, getattr(app.state, "address", None))
         yield
         # On SIGTERM uvicorn has stopped taking requests and let those in flight finish; then
         # the watcher stops, the shadow process scores and writes what it holds, and the log
-        # writes out the rest.
-        if prediction_log is not None:
-            watcher.stop()
-            if shadow is not None:
-                shadow.close()
-            prediction_log.close()
+        # writes out the rest. The parts are read now: the watcher may have built them since.
+        watcher.stop()
+        if app.state.parts is not None:
+            app.state.parts.close()
 
     app = FastAPI(
         title=f"{params.registry.model_name} prediction service",
@@ -432,23 +459,49 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
         lifespan=lifespan,
         responses={503: {"model": Problem, "description": "No champion model loaded"}},
     )
+    app.state.parts = parts
     app.add_middleware(BodySizeLimit, max_bytes=params.serving.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
     # Level 4: API keys, Prometheus metrics, /explain and /feedback (operations.py).
-    metrics = operations.add_operations(app, params, served, prediction_log, keys, live)
+    log = parts.log if parts is not None else None
+    metrics = operations.add_operations(app, params, served, log, keys, live)
     app.state.metrics = metrics
+    router = Router(live, params.serving.canary_share, params.serving.sticky_key_header)
+    max_rows = params.serving.max_batch_rows
+    unavailable_routes: list[Any] = []  # the 503 routes of a service started without a champion
+
+    def prepare_first_champion(role: str, model: ServedModel) -> None:
+        """Level 5, started without a champion: build the log and the routes around the first
+        one, before it is swapped in. Until then the 503 routes, added first, still answer."""
+        if role != "champion" or app.state.parts is not None:
+            return
+        first = PredictionParts(params, live, model)
+        first.start()
+        operations.add_model_routes(app, params, model, first.log, live)
+        add_prediction_routes(app, model, router, first.log, first.shadow, max_rows)
+        app.state.parts = first
 
     def follow_champion(role: str, model: ServedModel | None) -> None:
         if role == "champion" and model is not None:
-            metrics.follow(model.version)  # metrics are labelled with the version now serving
+            if unavailable_routes:  # the first champion is in: the 503 routes go
+                drop_routes(app, unavailable_routes)
+                unavailable_routes.clear()
+            classes = model.classes.tolist() if model.classes is not None else None
+            metrics.follow(model.version, classes)  # labelled with the version now serving
             # A swapped-in champion is served from now on: the audit trail says so, like a start.
             operations.audit_serving(params, model, getattr(app.state, "address", None))
 
     # Level 5: hot reload (reload.py); the simulation and the tests call app.state.watcher.
-    watcher = ChampionWatcher(params, live, metrics.registry, on_swap=follow_champion)
+    watcher = ChampionWatcher(
+        params,
+        live,
+        metrics.registry,
+        on_swap=follow_champion,
+        before_swap=prepare_first_champion,
+    )
     if served is not None:
         watcher.check_now()  # the canary and the challenger, when their roles are on
-    app.state.live, app.state.watcher, app.state.shadow = live, watcher, shadow
+    app.state.live, app.state.watcher = live, watcher
 
     @app.get("/health", tags=["operations"])
     async def health() -> Health:
@@ -471,13 +524,11 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
             raise HTTPException(status_code=503, detail=unavailable)
         return champion.card
 
-    if served is not None and prediction_log is not None:  # both set together, above
-        router = Router(live, params.serving.canary_share, params.serving.sticky_key_header)
-        add_prediction_routes(
-            app, served, router, prediction_log, shadow, params.serving.max_batch_rows
-        )
+    # Last: documenting the request models builds /openapi.json from the routes there are.
+    if parts is not None:
+        add_prediction_routes(app, served, router, parts.log, parts.shadow, max_rows)
     else:
-        add_unavailable_routes(app, unavailable)
+        unavailable_routes.extend(add_unavailable_routes(app, unavailable))
     return app
 
 
@@ -581,16 +632,27 @@ def add_prediction_routes(
     document_request_models(app, row_model, batch_model)  # once every route is there
 
 
-def add_unavailable_routes(app: FastAPI, unavailable: str) -> None:
-    """Without a champion there is no schema to validate against: every call answers 503."""
+def add_unavailable_routes(app: FastAPI, unavailable: str) -> list[Any]:
+    """Without a champion there is no schema to validate against: every call answers 503.
+    Returns the routes added, for drop_routes once a champion serves."""
+    before = list(app.router.routes)
 
     @app.post("/predict", tags=["predictions"], status_code=503)
-    async def predict() -> Problem:
+    async def predict_without_champion() -> Problem:
         raise HTTPException(status_code=503, detail=unavailable)
 
     @app.post("/predict/batch", tags=["predictions"], status_code=503)
-    async def predict_batch() -> Problem:
+    async def predict_batch_without_champion() -> Problem:
         raise HTTPException(status_code=503, detail=unavailable)
+
+    return [route for route in app.router.routes if route not in before]
+
+
+def drop_routes(app: FastAPI, routes: list[Any]) -> None:
+    """Remove `routes` from a running app in one assignment: a request being routed meanwhile
+    goes on with the list it read, so it never sees a half-changed one."""
+    app.router.routes = [route for route in app.router.routes if route not in routes]
+    document_request_models(app)  # /openapi.json again, without them
 
 
 def serve(

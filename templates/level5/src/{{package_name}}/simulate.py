@@ -15,8 +15,11 @@ calibration or coding change: the kind of drift that hurts a model). The labels 
 4. once `retrain_rows` labelled rows have arrived since the alarm, the retrain trains on them and
    both gates decide (the paired promotion gate, then compliance): promote or reject;
 5. the service serves the new champion;
-6. phase 2: `bad_model_after` batches later, a bad model (the pre-drift one, registered again) is
-   promoted by hand, skipping the gates, and the live-metric rule rolls it back.
+6. phase 2: `bad_model_after` batches later, a bad model (trained on mixed-up labels) is
+   promoted by hand, skipping the gates, and the live-metric rule rolls it back. With no new
+   champion (every retrain rejected: a drift the champion held up under, as a forest does on
+   breast_cancer, whose features tell much the same story), phase 2 still comes, late enough in
+   the stream for the rule to gather its labels, so the rollback is shown either way.
 
 Everything runs on stores of its own under `<output_dir>/stores/` (MLflow, prediction log, audit
 trail), wiped at each run, and writes `simulation.png`, `simulation.json` and `simulation.txt`:
@@ -369,7 +372,7 @@ class Replay:
     alarm_batch: int | None = None  # an alarm waiting for labels before its retrain
     last_retrain: int | None = None
     recovered_at: int | None = None  # the batch a retrained champion started serving
-    trained_on: pd.DataFrame | None = None  # the data of the latest promoted retrain
+    trained_on: pd.DataFrame | None = None  # the data of the latest retrain (promoted first)
     bad_version: str | None = None
     # Each version's own params (its training data): the rollback rule compares a champion's live
     # metric with its score on the holdout it was trained and gated on.
@@ -441,8 +444,8 @@ class Replay:
             self.trained_with[outcome.version] = params
         self.last_retrain, self.alarm_batch = index, None
         promoted = outcome.status == "promoted"
-        if promoted:
-            self.trained_on = training
+        if promoted or self.recovered_at is None:
+            self.trained_on = training  # what the bad model of phase 2 is made from
         self.note(index, PROMOTED if promoted else REJECTED, outcome.reason, outcome.version)
         if promoted and self.reload(index) and self.recovered_at is None:
             self.recovered_at = index
@@ -456,11 +459,7 @@ class Replay:
 
     def phase_two(self, index: int) -> None:
         """A bad model promoted by hand after the recovery, and the rule that rolls it back."""
-        simulation = self.params.simulation
-        due = (
-            self.recovered_at is not None
-            and index >= self.recovered_at + simulation.bad_model_after
-        )
+        due = self.trained_on is not None and index >= self.phase_two_start()
         if due and self.bad_version is None:
             broken = mixed_up(self.trained_on, self.params.data.target, self.params.task)
             path = self.stores / "mixed_up_labels.csv"
@@ -475,6 +474,15 @@ class Replay:
         if rolled_to is not None:
             self.note(index, ROLLBACK, "its live metric degraded", rolled_to)
             self.reload(index)
+
+    def phase_two_start(self) -> int:
+        """`bad_model_after` batches after the recovery; with none, the last batch that leaves
+        the rollback rule time to see `min_labels` labels of the bad model (and a batch spare)."""
+        simulation = self.params.simulation
+        if self.recovered_at is not None:
+            return self.recovered_at + simulation.bad_model_after
+        label_batches = -(-simulation.min_labels // simulation.batch_rows)  # rounded up
+        return simulation.batches - simulation.label_delay - label_batches - 2
 
 
 def mixed_up(frame: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
@@ -636,8 +644,16 @@ def summarize(
     events = [asdict(event) for event in replay.events]
     alarms = [event for event in replay.events if event.kind == ALARM_RAISED]
     onset_seconds = next(event.seconds for event in replay.events if event.kind == DRIFT_ONSET)
+    # The new champion is a retrain the gates promoted: the bad model of phase 2 (and the
+    # rollback) are served too, but are no recovery.
+    promoted = {event.version for event in replay.events if event.kind == PROMOTED}
     serving = next(
-        (event for event in replay.events if event.kind == SERVING and event.batch >= onset), None
+        (
+            event
+            for event in replay.events
+            if event.kind == SERVING and event.batch >= onset and event.version in promoted
+        ),
+        None,
     )
     rollback = next((event for event in replay.events if event.kind == ROLLBACK), None)
     bad = next((event for event in replay.events if event.kind == BAD_MODEL), None)
@@ -695,7 +711,8 @@ def mean_metric_by_phase(records: list[BatchRecord], onset: int, *events: Event 
     end = len(records)
     phases = {
         "before drift": (0, onset),
-        "drift, old champion": (onset, serving if serving is not None else end),
+        # Until the new champion serves; with none, until the bad model is forced in.
+        "drift, old champion": (onset, next(at for at in (serving, bad, end) if at is not None)),
         "new champion": (serving, bad if bad is not None else end) if serving is not None else None,
         "bad model": (bad, rollback if rollback is not None else end) if bad is not None else None,
         "after rollback": (rollback, end) if rollback is not None else None,
@@ -730,7 +747,13 @@ def describe(summary: dict) -> str:
             f" ({retrain['reason']})."
         )
     if champion is None:
-        lines.append("No new champion served before the stream ended: the loop did not recover.")
+        means = summary["mean_metric"]
+        lines.append(
+            "No new champion served before the stream ended: the loop did not recover. The old "
+            f"champion's mean {summary['metric']} was {means['before drift']} before the drift "
+            f"and {means['drift, old champion']} after it: when that barely moved, the drift did "
+            "not hurt it and the gates were right to keep it."
+        )
     else:
         lines.append(
             f"Drift onset -> new champion (version {champion['version']}) serving: "
