@@ -49,15 +49,22 @@ import sqlalchemy as sa
 
 from . import audit, auth, loop, promotion, registry, rollback
 from .config import Params, SimulationParams, UserError, prediction_log_url
-from .data import as_model_input, feature_columns, feature_types, load_dataset, validate_schema
+from .data import (
+    as_model_input,
+    feature_columns,
+    feature_types,
+    load_dataset,
+    split,
+    validate_schema,
+)
 from .evaluate import compute_metrics
 from .feedback import read_labelled
-from .importance import load_importance
 from .monitor import ALARM
 from .prediction_log import make_engine, predictions
 from .train import train
 
 PNG_NAME, JSON_NAME, TEXT_NAME = "simulation.png", "simulation.json", "simulation.txt"
+LOWER_IS_BETTER = ("rmse", "mae")
 
 # What happens in the loop, as the summary and the figure name it.
 DRIFT_ONSET, ALARM_RAISED, RETRAIN = "drift onset", "alarm", "retrain"
@@ -103,25 +110,38 @@ def check_rollback(params: Params) -> str | None:
 
 @dataclass(frozen=True)
 class Drift:
-    """One feature's change: numbers shifted by `shift`, or categories renamed (`suffix`)."""
+    """An upstream change to some features: numbers shifted (`shifts`, one per feature), or, with
+    no shifts, every category of the features renamed."""
 
-    feature: str
-    shift: float | None = None  # added to every value of a number column
+    features: tuple[str, ...]
+    shifts: tuple[float, ...] | None = None  # added to every value of each number column
     suffix: str = "_renamed"  # appended to every category of a text column
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
         drifted = rows.copy()
-        column = drifted[self.feature]
-        if self.shift is not None:
-            drifted[self.feature] = column + self.shift
-        else:
-            drifted[self.feature] = column.where(column.isna(), column.astype(str) + self.suffix)
+        for position, name in enumerate(self.features):
+            column = drifted[name]
+            if self.shifts is not None:
+                drifted[name] = column + self.shifts[position]
+            else:
+                drifted[name] = column.where(column.isna(), column.astype(str) + self.suffix)
         return drifted
 
     def describe(self, sd: float | None = None) -> str:
-        if self.shift is None:
-            return f"every category of '{self.feature}' arrives renamed (x -> x{self.suffix})"
-        return f"'{self.feature}' arrives shifted by {self.shift:+.4g} ({sd:g} standard deviations)"
+        names = ", ".join(f"'{name}'" for name in self.features)
+        if self.shifts is None:
+            return f"every category of {names} arrives renamed (x -> x{self.suffix})"
+        return f"{names} arrive shifted by {sd:g} standard deviations each"
+
+
+@dataclass(frozen=True)
+class Harm:
+    """The first champion's primary metric on its holdout, as it came and with the drift."""
+
+    before: float
+    drifted: float
+    worse_by: float  # share of `before`, > 0: the drift made it worse
+    hurts: bool  # worse by more than rollback.max_relative_drop: a champion the loop must replace
 
 
 @dataclass(frozen=True)
@@ -150,28 +170,68 @@ def split_history(frame: pd.DataFrame, simulation: SimulationParams) -> tuple[pd
     return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
 
 
-def choose_drift(params: Params, history: pd.DataFrame, features: list[str], run_id: str) -> Drift:
-    """`simulation.drift_feature`, or the number the first champion leans on most (permutation
-    importance), so the drift is one that matters."""
+def choose_drift(params: Params, history: pd.DataFrame, features: list[str], model: Any) -> Drift:
+    """`simulation.drift_columns`, or the `drift_features` columns whose drift, one at a time,
+    hurts the first champion most on its holdout: measured, not assumed (a forest leans on many
+    features that tell the same story, and the most important one by permutation is not always
+    the one whose drift hurts). Number columns when the data has any: a shift you can state."""
     simulation = params.simulation
-    name = simulation.drift_feature or most_important(history, run_id)
-    if name not in features:
+    unknown = [name for name in simulation.drift_columns or [] if name not in features]
+    if unknown:
         raise UserError(
-            f"simulation.drift_feature '{name}' is not a feature (features: {', '.join(features)})."
-            " Fix: name one of them, or null for the most important one."
+            f"simulation.drift_columns names {', '.join(map(repr, unknown))}, not a feature "
+            f"(features: {', '.join(features)}). Fix: name some of them, or [] to let the "
+            "simulation choose."
         )
-    values = history[name]
-    if pd.api.types.is_numeric_dtype(values):
-        return Drift(name, shift=simulation.drift_shift * float(values.std()))
-    return Drift(name)
+    if simulation.drift_columns:
+        return drift_of(simulation.drift_columns, history, simulation)
+    numbers = [name for name in features if pd.api.types.is_numeric_dtype(history[name])]
+    candidates = numbers or features
+    holdout = first_holdout(params, history)
+    harms = {
+        name: harm(params, model, holdout, drift_of([name], history, simulation)).worse_by
+        for name in candidates
+    }
+    ranked = sorted(candidates, key=lambda name: -harms[name])  # stable: ties keep column order
+    return drift_of(ranked[: simulation.drift_features], history, simulation)
 
 
-def most_important(history: pd.DataFrame, run_id: str) -> str:
-    """The first champion's most important number column (a shift whose size you can state), or
-    its most important column when it has no numbers."""
-    ranked = [item["feature"] for item in load_importance(run_id)["features"]]
-    numbers = [name for name in ranked if pd.api.types.is_numeric_dtype(history[name])]
-    return (numbers or ranked)[0]
+def drift_of(names: list[str], history: pd.DataFrame, simulation: SimulationParams) -> Drift:
+    """Numbers shifted by `drift_shift` of their standard deviations; text renamed."""
+    if all(pd.api.types.is_numeric_dtype(history[name]) for name in names):
+        shifts = tuple(simulation.drift_shift * float(history[name].std()) for name in names)
+        return Drift(tuple(names), shifts)
+    return Drift(tuple(names))
+
+
+def first_holdout(params: Params, history: pd.DataFrame) -> pd.DataFrame:
+    """The rows the first champion was scored on: the history's test split, as the gate cuts it."""
+    parts = split(history, params.data, stratify=params.task == "classification")
+    holdout = history.loc[parts.x_test.index].reset_index(drop=True)
+    return holdout
+
+
+def score(params: Params, model: Any, rows: pd.DataFrame) -> float:
+    """The primary metric of `model` on labelled `rows`."""
+    features = list(model.feature_names_in_)
+    x = as_model_input(rows[features], feature_types(rows[features]), source="the simulation")
+    y_score = model.predict_proba(x) if params.metric == "roc_auc" else None
+    truth = rows[params.data.target].tolist()
+    return compute_metrics(params.task, truth, model.predict(x), y_score)[params.metric]
+
+
+def harm(params: Params, model: Any, holdout: pd.DataFrame, drift: Drift) -> Harm:
+    """How much `drift` worsens the champion on its holdout, judged as the rollback rule would."""
+    before = score(params, model, holdout)
+    drifted = score(params, model, drift.apply(holdout))
+    worse = drifted - before if params.metric in LOWER_IS_BETTER else before - drifted
+    worse_by = worse / max(abs(before), 1e-12)
+    return Harm(
+        round(before, 4),
+        round(drifted, 4),
+        round(worse_by, 4),
+        worse_by > params.rollback.max_relative_drop,
+    )
 
 
 def build_stream(
@@ -390,7 +450,7 @@ class Replay:
     def step(self, batch: Batch, labels_of: Batch | None) -> None:
         simulation = self.params.simulation
         if batch.index == simulation.drift_batch:
-            self.note(batch.index, DRIFT_ONSET, "the drifted feature starts arriving")
+            self.note(batch.index, DRIFT_ONSET, "the drifted columns start arriving")
         metric = self.serve(batch)
         if labels_of is not None:
             request_id, labels = self.answers[labels_of.index]
@@ -611,9 +671,15 @@ def run_simulation(params: Params) -> dict:
                 f"The first champion was refused ({decision.reason}). Fix: give the simulation "
                 "more history (simulation.history_share) or look at the gate's settings."
             )
-        drift = choose_drift(base, history, features, trained.run_id)
-        sd = simulation.drift_shift if drift.shift is not None else None
+        champion = mlflow.sklearn.load_model(trained.model_uri)
+        drift = choose_drift(first, history, features, champion)
+        damage = harm(first, champion, first_holdout(first, history), drift)
+        sd = simulation.drift_shift if drift.shifts is not None else None
         print(f"From batch {simulation.drift_batch}: {drift.describe(sd)}.")
+        print(
+            f"On its holdout the first champion's {params.metric} goes {damage.before} -> "
+            f"{damage.drifted} with the drift ({damage.worse_by:+.1%} worse)."
+        )
         batches = build_stream(rest, features, params.data.target, drift, simulation)
         service = Service(base)
         service.start()
@@ -630,15 +696,16 @@ def run_simulation(params: Params) -> dict:
                 replay.step(batch, batches[late] if late >= 0 else None)
         finally:
             service.close()
-    summary = summarize(params, replay, drift, sd, time.perf_counter() - started)
+    summary = summarize(params, replay, drift, sd, time.perf_counter() - started, damage)
     write_outputs(params, summary, output)
     return summary
 
 
 def summarize(
-    params: Params, replay: Replay, drift: Drift, sd: float | None, seconds: float
+    params: Params, replay: Replay, drift: Drift, sd: float | None, seconds: float, damage: Harm
 ) -> dict:
-    """What happened, as data: the stream, the drift, each decision, and how long recovery took."""
+    """What happened, as data: the stream, the drift, each decision, how long recovery took, and
+    whether the loop did what it should (`checks`, `passed`)."""
     simulation = params.simulation
     onset = simulation.drift_batch
     events = [asdict(event) for event in replay.events]
@@ -657,7 +724,7 @@ def summarize(
     )
     rollback = next((event for event in replay.events if event.kind == ROLLBACK), None)
     bad = next((event for event in replay.events if event.kind == BAD_MODEL), None)
-    return {
+    summary = {
         "seed": simulation.seed,
         "task": params.task,
         "metric": params.metric,
@@ -666,7 +733,12 @@ def summarize(
             "batch_rows": simulation.batch_rows,
             "label_delay": simulation.label_delay,
         },
-        "drift": {"feature": drift.feature, "onset_batch": onset, "change": drift.describe(sd)},
+        "drift": {
+            "features": list(drift.features),
+            "onset_batch": onset,
+            "change": drift.describe(sd),
+            "champion_holdout": asdict(damage),
+        },
         "false_alarms_before_onset": sum(event.batch < onset for event in alarms),
         "detected_batch": next((event.batch for event in alarms if event.batch >= onset), None),
         "retrains": [
@@ -703,6 +775,41 @@ def summarize(
         "batches": [asdict(record) for record in replay.records],
         "events": events,
     }
+    summary["checks"] = checks(summary, params)
+    summary["passed"] = all(check["passed"] for check in summary["checks"])
+    return summary
+
+
+def checks(summary: dict, params: Params) -> list[dict]:
+    """Did the loop behave as it should? It saw the drift; when the drift hurt the champion (on
+    its holdout, by more than rollback.max_relative_drop) a retrain passed the gates and served;
+    when it did not, keeping the champion is right and any retrain may be rejected; and the bad
+    model was rolled back."""
+    damage = summary["drift"]["champion_holdout"]
+    rollback = summary["rollback"] or {}
+    limit = params.rollback.max_relative_drop
+    if damage["hurts"]:
+        recovery = {
+            "check": "the drift hurt the champion, and a retrain passed both gates and served",
+            "passed": summary["new_champion"] is not None,
+        }
+    else:
+        recovery = {
+            "check": f"the drift did not hurt the champion (under {limit:.0%} worse on its "
+            "holdout): keeping it is right, no new champion needed",
+            "passed": True,
+        }
+    return [
+        {
+            "check": "the drift was detected after its onset",
+            "passed": summary["detected_batch"] is not None,
+        },
+        recovery,
+        {
+            "check": "the bad model was rolled back",
+            "passed": rollback.get("rolled_back_batch") is not None,
+        },
+    ]
 
 
 def mean_metric_by_phase(records: list[BatchRecord], onset: int, *events: Event | None) -> dict:
@@ -746,14 +853,18 @@ def describe(summary: dict) -> str:
             f"Retrain at batch {retrain['batch']}: version {retrain['version']} {verdict}"
             f" ({retrain['reason']})."
         )
-    if champion is None:
-        means = summary["mean_metric"]
-        lines.append(
-            "No new champion served before the stream ended: the loop did not recover. The old "
-            f"champion's mean {summary['metric']} was {means['before drift']} before the drift "
-            f"and {means['drift, old champion']} after it: when that barely moved, the drift did "
-            "not hurt it and the gates were right to keep it."
+    damage = drift["champion_holdout"]
+    lines.append(
+        f"On its holdout the first champion's {summary['metric']} went {damage['before']} -> "
+        f"{damage['drifted']} with the drift ({damage['worse_by']:+.1%} worse): "
+        + (
+            "the drift hurts it."
+            if damage["hurts"]
+            else "it held up, so the gates are right to keep it."
         )
+    )
+    if champion is None:
+        lines.append("No new champion served before the stream ended.")
     else:
         lines.append(
             f"Drift onset -> new champion (version {champion['version']}) serving: "
@@ -770,6 +881,15 @@ def describe(summary: dict) -> str:
             )
     means = ", ".join(f"{name} {value}" for name, value in summary["mean_metric"].items())
     lines.append(f"Mean {summary['metric']} per phase: {means}.")
+    failed = [check["check"] for check in summary["checks"] if not check["passed"]]
+    if failed:
+        lines.append("The loop did NOT behave as it should: failed: " + "; ".join(failed) + ".")
+    else:
+        lines.append(
+            "The loop behaved as it should: "
+            + "; ".join(c["check"] for c in summary["checks"])
+            + "."
+        )
     return "\n".join(lines)
 
 
