@@ -847,12 +847,6 @@ def describe(summary: dict) -> str:
         f"Alarms before the onset: {summary['false_alarms_before_onset']}; "
         f"detected at batch {summary['detected_batch']}.",
     ]
-    for retrain in summary["retrains"]:
-        verdict = "promoted" if retrain["promoted"] else "rejected"
-        lines.append(
-            f"Retrain at batch {retrain['batch']}: version {retrain['version']} {verdict}"
-            f" ({retrain['reason']})."
-        )
     damage = drift["champion_holdout"]
     lines.append(
         f"On its holdout the first champion's {summary['metric']} went {damage['before']} -> "
@@ -863,6 +857,12 @@ def describe(summary: dict) -> str:
             else "it held up, so the gates are right to keep it."
         )
     )
+    for retrain in summary["retrains"]:
+        verdict = "promoted" if retrain["promoted"] else "rejected"
+        lines.append(
+            f"Retrain at batch {retrain['batch']}: version {retrain['version']} {verdict}"
+            f" ({retrain['reason']})."
+        )
     if champion is None:
         lines.append("No new champion served before the stream ended.")
     else:
