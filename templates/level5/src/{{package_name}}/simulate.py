@@ -1,11 +1,12 @@
-"""The closed loop, replayed: a stream in which one feature drifts, run through the real parts.
+"""The closed loop, replayed: a stream in which some features drift, run through the real parts.
 
 `python -m <package> simulate` cuts the project's own data in two: the history, on which the
 first champion trains, and the rest, from which it replays `simulation.batches` batches of
-`batch_rows` rows. From batch `drift_batch` on, one feature drifts in a way you can state: a
-number arrives shifted by `drift_shift` of its standard deviations, or every category of a text
-column arrives renamed, while the outcome still follows the undrifted value (an upstream unit,
-calibration or coding change: the kind of drift that hurts a model). The labels of a batch arrive
+`batch_rows` rows. From batch `drift_batch` on, `drift_features` columns drift together in a way
+you can state: numbers arrive shifted by `drift_shift` of their standard deviations, or (data with
+no numbers) every category arrives renamed, while the outcome still follows the undrifted values
+(one upstream unit, calibration or coding change). The columns are those whose drift hurts the
+first champion most on its holdout, measured before the replay. The labels of a batch arrive
 `label_delay` batches later. Each batch then goes through the real loop:
 
 1. its rows go to the real service app (in process), which answers and logs every prediction;
@@ -17,14 +18,15 @@ calibration or coding change: the kind of drift that hurts a model). The labels 
 5. the service serves the new champion;
 6. phase 2: `bad_model_after` batches later, a bad model (trained on mixed-up labels) is
    promoted by hand, skipping the gates, and the live-metric rule rolls it back. With no new
-   champion (every retrain rejected: a drift the champion held up under, as a forest does on
-   breast_cancer, whose features tell much the same story), phase 2 still comes, late enough in
-   the stream for the rule to gather its labels, so the rollback is shown either way.
+   champion (every retrain rejected: a drift the champion held up under, which can happen on
+   your own data), phase 2 still comes, late enough in the stream for the rule to gather its
+   labels, so the rollback is shown either way.
 
 Everything runs on stores of its own under `<output_dir>/stores/` (MLflow, prediction log, audit
 trail), wiped at each run, and writes `simulation.png`, `simulation.json` and `simulation.txt`:
-the metric, the drift score and its threshold over time with the loop's events marked, and the
-time from drift onset to the new champion serving. Same seed, same decisions and figure.
+the metric, the drift score and its threshold over time with the loop's events marked, the
+time from drift onset to the new champion serving, and the checks of `checks()`: did the loop
+behave as it should. Same seed, same decisions and figure.
 """
 
 from __future__ import annotations
@@ -110,28 +112,37 @@ def check_rollback(params: Params) -> str | None:
 
 @dataclass(frozen=True)
 class Drift:
-    """An upstream change to some features: numbers shifted (`shifts`, one per feature), or, with
-    no shifts, every category of the features renamed."""
+    """One upstream change to some columns: each number column shifted (its entry in `shifts`),
+    each text column (a None shift) with every category renamed."""
 
     features: tuple[str, ...]
-    shifts: tuple[float, ...] | None = None  # added to every value of each number column
+    shifts: tuple[float | None, ...]  # added to every value of a number column; None: text
     suffix: str = "_renamed"  # appended to every category of a text column
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
         drifted = rows.copy()
-        for position, name in enumerate(self.features):
+        for name, shift in zip(self.features, self.shifts, strict=True):
             column = drifted[name]
-            if self.shifts is not None:
-                drifted[name] = column + self.shifts[position]
+            if shift is not None:
+                drifted[name] = column + shift
             else:
                 drifted[name] = column.where(column.isna(), column.astype(str) + self.suffix)
         return drifted
 
-    def describe(self, sd: float | None = None) -> str:
-        names = ", ".join(f"'{name}'" for name in self.features)
-        if self.shifts is None:
-            return f"every category of {names} arrives renamed (x -> x{self.suffix})"
-        return f"{names} arrive shifted by {sd:g} standard deviations each"
+    def describe(self, sd: float) -> str:
+        pairs = list(zip(self.features, self.shifts, strict=True))
+        numbers = [name for name, shift in pairs if shift is not None]
+        texts = [name for name, shift in pairs if shift is None]
+        parts = []
+        if numbers:
+            parts.append(f"{quoted(numbers)} arrive shifted by {sd:g} standard deviations each")
+        if texts:
+            parts.append(f"every category of {quoted(texts)} arrives renamed (x -> x{self.suffix})")
+        return "; ".join(parts)
+
+
+def quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
 
 
 @dataclass(frozen=True)
@@ -197,18 +208,20 @@ def choose_drift(params: Params, history: pd.DataFrame, features: list[str], mod
 
 
 def drift_of(names: list[str], history: pd.DataFrame, simulation: SimulationParams) -> Drift:
-    """Numbers shifted by `drift_shift` of their standard deviations; text renamed."""
-    if all(pd.api.types.is_numeric_dtype(history[name]) for name in names):
-        shifts = tuple(simulation.drift_shift * float(history[name].std()) for name in names)
-        return Drift(tuple(names), shifts)
-    return Drift(tuple(names))
+    """Numbers shifted by `drift_shift` of their history's standard deviations; text renamed."""
+    shifts = tuple(
+        simulation.drift_shift * float(history[name].std())
+        if pd.api.types.is_numeric_dtype(history[name])
+        else None
+        for name in names
+    )
+    return Drift(tuple(names), shifts)
 
 
 def first_holdout(params: Params, history: pd.DataFrame) -> pd.DataFrame:
     """The rows the first champion was scored on: the history's test split, as the gate cuts it."""
     parts = split(history, params.data, stratify=params.task == "classification")
-    holdout = history.loc[parts.x_test.index].reset_index(drop=True)
-    return holdout
+    return history.loc[parts.x_test.index].reset_index(drop=True)
 
 
 def score(params: Params, model: Any, rows: pd.DataFrame) -> float:
@@ -674,7 +687,7 @@ def run_simulation(params: Params) -> dict:
         champion = mlflow.sklearn.load_model(trained.model_uri)
         drift = choose_drift(first, history, features, champion)
         damage = harm(first, champion, first_holdout(first, history), drift)
-        sd = simulation.drift_shift if drift.shifts is not None else None
+        sd = simulation.drift_shift
         print(f"From batch {simulation.drift_batch}: {drift.describe(sd)}.")
         print(
             f"On its holdout the first champion's {params.metric} goes {damage.before} -> "
@@ -702,7 +715,7 @@ def run_simulation(params: Params) -> dict:
 
 
 def summarize(
-    params: Params, replay: Replay, drift: Drift, sd: float | None, seconds: float, damage: Harm
+    params: Params, replay: Replay, drift: Drift, sd: float, seconds: float, damage: Harm
 ) -> dict:
     """What happened, as data: the stream, the drift, each decision, how long recovery took, and
     whether the loop did what it should (`checks`, `passed`)."""
