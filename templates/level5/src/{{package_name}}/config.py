@@ -204,7 +204,10 @@ class SimulationParams(StrictModel):
     batches: int = Field(default=40, ge=2)
     batch_rows: int = Field(default=50, ge=1)
     drift_batch: int = Field(default=12, ge=1)  # the first batch whose feature drifts (from 0)
-    drift_feature: str | None = None  # null: the initial champion's most important feature
+    # How many columns drift together: those whose drift hurts the first champion most on its
+    # holdout. drift_columns names them instead.
+    drift_features: int = Field(default=3, ge=1)
+    drift_columns: list[str] = []
     drift_shift: float = Field(default=3.0, gt=0)  # numbers: + this many standard deviations
     label_delay: int = Field(default=2, ge=0)  # labels of batch t arrive with batch t + this
     history_share: float = Field(default=0.5, gt=0, lt=1)  # the initial champion's share of data

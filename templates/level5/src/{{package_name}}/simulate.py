@@ -1,11 +1,12 @@
-"""The closed loop, replayed: a stream in which one feature drifts, run through the real parts.
+"""The closed loop, replayed: a stream in which some features drift, run through the real parts.
 
 `python -m <package> simulate` cuts the project's own data in two: the history, on which the
 first champion trains, and the rest, from which it replays `simulation.batches` batches of
-`batch_rows` rows. From batch `drift_batch` on, one feature drifts in a way you can state: a
-number arrives shifted by `drift_shift` of its standard deviations, or every category of a text
-column arrives renamed, while the outcome still follows the undrifted value (an upstream unit,
-calibration or coding change: the kind of drift that hurts a model). The labels of a batch arrive
+`batch_rows` rows. From batch `drift_batch` on, `drift_features` columns drift together in a way
+you can state: numbers arrive shifted by `drift_shift` of their standard deviations, or (data with
+no numbers) every category arrives renamed, while the outcome still follows the undrifted values
+(one upstream unit, calibration or coding change). The columns are those whose drift hurts the
+first champion most on its holdout, measured before the replay. The labels of a batch arrive
 `label_delay` batches later. Each batch then goes through the real loop:
 
 1. its rows go to the real service app (in process), which answers and logs every prediction;
@@ -17,14 +18,15 @@ calibration or coding change: the kind of drift that hurts a model). The labels 
 5. the service serves the new champion;
 6. phase 2: `bad_model_after` batches later, a bad model (trained on mixed-up labels) is
    promoted by hand, skipping the gates, and the live-metric rule rolls it back. With no new
-   champion (every retrain rejected: a drift the champion held up under, as a forest does on
-   breast_cancer, whose features tell much the same story), phase 2 still comes, late enough in
-   the stream for the rule to gather its labels, so the rollback is shown either way.
+   champion (every retrain rejected: a drift the champion held up under, which can happen on
+   your own data), phase 2 still comes, late enough in the stream for the rule to gather its
+   labels, so the rollback is shown either way.
 
 Everything runs on stores of its own under `<output_dir>/stores/` (MLflow, prediction log, audit
 trail), wiped at each run, and writes `simulation.png`, `simulation.json` and `simulation.txt`:
-the metric, the drift score and its threshold over time with the loop's events marked, and the
-time from drift onset to the new champion serving. Same seed, same decisions and figure.
+the metric, the drift score and its threshold over time with the loop's events marked, the
+time from drift onset to the new champion serving, and the checks of `checks()`: did the loop
+behave as it should. Same seed, same decisions and figure.
 """
 
 from __future__ import annotations
@@ -49,15 +51,22 @@ import sqlalchemy as sa
 
 from . import audit, auth, loop, promotion, registry, rollback
 from .config import Params, SimulationParams, UserError, prediction_log_url
-from .data import as_model_input, feature_columns, feature_types, load_dataset, validate_schema
+from .data import (
+    as_model_input,
+    feature_columns,
+    feature_types,
+    load_dataset,
+    split,
+    validate_schema,
+)
 from .evaluate import compute_metrics
 from .feedback import read_labelled
-from .importance import load_importance
 from .monitor import ALARM
 from .prediction_log import make_engine, predictions
 from .train import train
 
 PNG_NAME, JSON_NAME, TEXT_NAME = "simulation.png", "simulation.json", "simulation.txt"
+LOWER_IS_BETTER = ("rmse", "mae")
 
 # What happens in the loop, as the summary and the figure name it.
 DRIFT_ONSET, ALARM_RAISED, RETRAIN = "drift onset", "alarm", "retrain"
@@ -103,25 +112,47 @@ def check_rollback(params: Params) -> str | None:
 
 @dataclass(frozen=True)
 class Drift:
-    """One feature's change: numbers shifted by `shift`, or categories renamed (`suffix`)."""
+    """One upstream change to some columns: each number column shifted (its entry in `shifts`),
+    each text column (a None shift) with every category renamed."""
 
-    feature: str
-    shift: float | None = None  # added to every value of a number column
+    features: tuple[str, ...]
+    shifts: tuple[float | None, ...]  # added to every value of a number column; None: text
     suffix: str = "_renamed"  # appended to every category of a text column
 
     def apply(self, rows: pd.DataFrame) -> pd.DataFrame:
         drifted = rows.copy()
-        column = drifted[self.feature]
-        if self.shift is not None:
-            drifted[self.feature] = column + self.shift
-        else:
-            drifted[self.feature] = column.where(column.isna(), column.astype(str) + self.suffix)
+        for name, shift in zip(self.features, self.shifts, strict=True):
+            column = drifted[name]
+            if shift is not None:
+                drifted[name] = column + shift
+            else:
+                drifted[name] = column.where(column.isna(), column.astype(str) + self.suffix)
         return drifted
 
-    def describe(self, sd: float | None = None) -> str:
-        if self.shift is None:
-            return f"every category of '{self.feature}' arrives renamed (x -> x{self.suffix})"
-        return f"'{self.feature}' arrives shifted by {self.shift:+.4g} ({sd:g} standard deviations)"
+    def describe(self, sd: float) -> str:
+        pairs = list(zip(self.features, self.shifts, strict=True))
+        numbers = [name for name, shift in pairs if shift is not None]
+        texts = [name for name, shift in pairs if shift is None]
+        parts = []
+        if numbers:
+            parts.append(f"{quoted(numbers)} arrive shifted by {sd:g} standard deviations each")
+        if texts:
+            parts.append(f"every category of {quoted(texts)} arrives renamed (x -> x{self.suffix})")
+        return "; ".join(parts)
+
+
+def quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+@dataclass(frozen=True)
+class Harm:
+    """The first champion's primary metric on its holdout, as it came and with the drift."""
+
+    before: float
+    drifted: float
+    worse_by: float  # share of `before`, > 0: the drift made it worse
+    hurts: bool  # worse by more than rollback.max_relative_drop: a champion the loop must replace
 
 
 @dataclass(frozen=True)
@@ -150,28 +181,70 @@ def split_history(frame: pd.DataFrame, simulation: SimulationParams) -> tuple[pd
     return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
 
 
-def choose_drift(params: Params, history: pd.DataFrame, features: list[str], run_id: str) -> Drift:
-    """`simulation.drift_feature`, or the number the first champion leans on most (permutation
-    importance), so the drift is one that matters."""
+def choose_drift(params: Params, history: pd.DataFrame, features: list[str], model: Any) -> Drift:
+    """`simulation.drift_columns`, or the `drift_features` columns whose drift, one at a time,
+    hurts the first champion most on its holdout: measured, not assumed (a forest leans on many
+    features that tell the same story, and the most important one by permutation is not always
+    the one whose drift hurts). Number columns when the data has any: a shift you can state."""
     simulation = params.simulation
-    name = simulation.drift_feature or most_important(history, run_id)
-    if name not in features:
+    unknown = [name for name in simulation.drift_columns or [] if name not in features]
+    if unknown:
         raise UserError(
-            f"simulation.drift_feature '{name}' is not a feature (features: {', '.join(features)})."
-            " Fix: name one of them, or null for the most important one."
+            f"simulation.drift_columns names {', '.join(map(repr, unknown))}, not a feature "
+            f"(features: {', '.join(features)}). Fix: name some of them, or [] to let the "
+            "simulation choose."
         )
-    values = history[name]
-    if pd.api.types.is_numeric_dtype(values):
-        return Drift(name, shift=simulation.drift_shift * float(values.std()))
-    return Drift(name)
+    if simulation.drift_columns:
+        return drift_of(simulation.drift_columns, history, simulation)
+    numbers = [name for name in features if pd.api.types.is_numeric_dtype(history[name])]
+    candidates = numbers or features
+    holdout = first_holdout(params, history)
+    harms = {
+        name: harm(params, model, holdout, drift_of([name], history, simulation)).worse_by
+        for name in candidates
+    }
+    ranked = sorted(candidates, key=lambda name: -harms[name])  # stable: ties keep column order
+    return drift_of(ranked[: simulation.drift_features], history, simulation)
 
 
-def most_important(history: pd.DataFrame, run_id: str) -> str:
-    """The first champion's most important number column (a shift whose size you can state), or
-    its most important column when it has no numbers."""
-    ranked = [item["feature"] for item in load_importance(run_id)["features"]]
-    numbers = [name for name in ranked if pd.api.types.is_numeric_dtype(history[name])]
-    return (numbers or ranked)[0]
+def drift_of(names: list[str], history: pd.DataFrame, simulation: SimulationParams) -> Drift:
+    """Numbers shifted by `drift_shift` of their history's standard deviations; text renamed."""
+    shifts = tuple(
+        simulation.drift_shift * float(history[name].std())
+        if pd.api.types.is_numeric_dtype(history[name])
+        else None
+        for name in names
+    )
+    return Drift(tuple(names), shifts)
+
+
+def first_holdout(params: Params, history: pd.DataFrame) -> pd.DataFrame:
+    """The rows the first champion was scored on: the history's test split, as the gate cuts it."""
+    parts = split(history, params.data, stratify=params.task == "classification")
+    return history.loc[parts.x_test.index].reset_index(drop=True)
+
+
+def score(params: Params, model: Any, rows: pd.DataFrame) -> float:
+    """The primary metric of `model` on labelled `rows`."""
+    features = list(model.feature_names_in_)
+    x = as_model_input(rows[features], feature_types(rows[features]), source="the simulation")
+    y_score = model.predict_proba(x) if params.metric == "roc_auc" else None
+    truth = rows[params.data.target].tolist()
+    return compute_metrics(params.task, truth, model.predict(x), y_score)[params.metric]
+
+
+def harm(params: Params, model: Any, holdout: pd.DataFrame, drift: Drift) -> Harm:
+    """How much `drift` worsens the champion on its holdout, judged as the rollback rule would."""
+    before = score(params, model, holdout)
+    drifted = score(params, model, drift.apply(holdout))
+    worse = drifted - before if params.metric in LOWER_IS_BETTER else before - drifted
+    worse_by = worse / max(abs(before), 1e-12)
+    return Harm(
+        round(before, 4),
+        round(drifted, 4),
+        round(worse_by, 4),
+        worse_by > params.rollback.max_relative_drop,
+    )
 
 
 def build_stream(
@@ -390,7 +463,7 @@ class Replay:
     def step(self, batch: Batch, labels_of: Batch | None) -> None:
         simulation = self.params.simulation
         if batch.index == simulation.drift_batch:
-            self.note(batch.index, DRIFT_ONSET, "the drifted feature starts arriving")
+            self.note(batch.index, DRIFT_ONSET, "the drifted columns start arriving")
         metric = self.serve(batch)
         if labels_of is not None:
             request_id, labels = self.answers[labels_of.index]
@@ -611,9 +684,15 @@ def run_simulation(params: Params) -> dict:
                 f"The first champion was refused ({decision.reason}). Fix: give the simulation "
                 "more history (simulation.history_share) or look at the gate's settings."
             )
-        drift = choose_drift(base, history, features, trained.run_id)
-        sd = simulation.drift_shift if drift.shift is not None else None
+        champion = mlflow.sklearn.load_model(trained.model_uri)
+        drift = choose_drift(first, history, features, champion)
+        damage = harm(first, champion, first_holdout(first, history), drift)
+        sd = simulation.drift_shift
         print(f"From batch {simulation.drift_batch}: {drift.describe(sd)}.")
+        print(
+            f"On its holdout the first champion's {params.metric} goes {damage.before} -> "
+            f"{damage.drifted} with the drift ({damage.worse_by:+.1%} worse)."
+        )
         batches = build_stream(rest, features, params.data.target, drift, simulation)
         service = Service(base)
         service.start()
@@ -630,15 +709,16 @@ def run_simulation(params: Params) -> dict:
                 replay.step(batch, batches[late] if late >= 0 else None)
         finally:
             service.close()
-    summary = summarize(params, replay, drift, sd, time.perf_counter() - started)
+    summary = summarize(params, replay, drift, sd, time.perf_counter() - started, damage)
     write_outputs(params, summary, output)
     return summary
 
 
 def summarize(
-    params: Params, replay: Replay, drift: Drift, sd: float | None, seconds: float
+    params: Params, replay: Replay, drift: Drift, sd: float, seconds: float, damage: Harm
 ) -> dict:
-    """What happened, as data: the stream, the drift, each decision, and how long recovery took."""
+    """What happened, as data: the stream, the drift, each decision, how long recovery took, and
+    whether the loop did what it should (`checks`, `passed`)."""
     simulation = params.simulation
     onset = simulation.drift_batch
     events = [asdict(event) for event in replay.events]
@@ -657,7 +737,7 @@ def summarize(
     )
     rollback = next((event for event in replay.events if event.kind == ROLLBACK), None)
     bad = next((event for event in replay.events if event.kind == BAD_MODEL), None)
-    return {
+    summary = {
         "seed": simulation.seed,
         "task": params.task,
         "metric": params.metric,
@@ -666,7 +746,12 @@ def summarize(
             "batch_rows": simulation.batch_rows,
             "label_delay": simulation.label_delay,
         },
-        "drift": {"feature": drift.feature, "onset_batch": onset, "change": drift.describe(sd)},
+        "drift": {
+            "features": list(drift.features),
+            "onset_batch": onset,
+            "change": drift.describe(sd),
+            "champion_holdout": asdict(damage),
+        },
         "false_alarms_before_onset": sum(event.batch < onset for event in alarms),
         "detected_batch": next((event.batch for event in alarms if event.batch >= onset), None),
         "retrains": [
@@ -703,6 +788,41 @@ def summarize(
         "batches": [asdict(record) for record in replay.records],
         "events": events,
     }
+    summary["checks"] = checks(summary, params)
+    summary["passed"] = all(check["passed"] for check in summary["checks"])
+    return summary
+
+
+def checks(summary: dict, params: Params) -> list[dict]:
+    """Did the loop behave as it should? It saw the drift; when the drift hurt the champion (on
+    its holdout, by more than rollback.max_relative_drop) a retrain passed the gates and served;
+    when it did not, keeping the champion is right and any retrain may be rejected; and the bad
+    model was rolled back."""
+    damage = summary["drift"]["champion_holdout"]
+    rollback = summary["rollback"] or {}
+    limit = params.rollback.max_relative_drop
+    if damage["hurts"]:
+        recovery = {
+            "check": "the drift hurt the champion, and a retrain passed both gates and served",
+            "passed": summary["new_champion"] is not None,
+        }
+    else:
+        recovery = {
+            "check": f"the drift did not hurt the champion (under {limit:.0%} worse on its "
+            "holdout): keeping it is right, no new champion needed",
+            "passed": True,
+        }
+    return [
+        {
+            "check": "the drift was detected after its onset",
+            "passed": summary["detected_batch"] is not None,
+        },
+        recovery,
+        {
+            "check": "the bad model was rolled back",
+            "passed": rollback.get("rolled_back_batch") is not None,
+        },
+    ]
 
 
 def mean_metric_by_phase(records: list[BatchRecord], onset: int, *events: Event | None) -> dict:
@@ -740,6 +860,16 @@ def describe(summary: dict) -> str:
         f"Alarms before the onset: {summary['false_alarms_before_onset']}; "
         f"detected at batch {summary['detected_batch']}.",
     ]
+    damage = drift["champion_holdout"]
+    lines.append(
+        f"On its holdout the first champion's {summary['metric']} went {damage['before']} -> "
+        f"{damage['drifted']} with the drift ({damage['worse_by']:+.1%} worse): "
+        + (
+            "the drift hurts it."
+            if damage["hurts"]
+            else "it held up, so the gates are right to keep it."
+        )
+    )
     for retrain in summary["retrains"]:
         verdict = "promoted" if retrain["promoted"] else "rejected"
         lines.append(
@@ -747,13 +877,7 @@ def describe(summary: dict) -> str:
             f" ({retrain['reason']})."
         )
     if champion is None:
-        means = summary["mean_metric"]
-        lines.append(
-            "No new champion served before the stream ended: the loop did not recover. The old "
-            f"champion's mean {summary['metric']} was {means['before drift']} before the drift "
-            f"and {means['drift, old champion']} after it: when that barely moved, the drift did "
-            "not hurt it and the gates were right to keep it."
-        )
+        lines.append("No new champion served before the stream ended.")
     else:
         lines.append(
             f"Drift onset -> new champion (version {champion['version']}) serving: "
@@ -770,6 +894,15 @@ def describe(summary: dict) -> str:
             )
     means = ", ".join(f"{name} {value}" for name, value in summary["mean_metric"].items())
     lines.append(f"Mean {summary['metric']} per phase: {means}.")
+    failed = [check["check"] for check in summary["checks"] if not check["passed"]]
+    if failed:
+        lines.append("The loop did NOT behave as it should: failed: " + "; ".join(failed) + ".")
+    else:
+        lines.append(
+            "The loop behaved as it should: "
+            + "; ".join(c["check"] for c in summary["checks"])
+            + "."
+        )
     return "\n".join(lines)
 
 
