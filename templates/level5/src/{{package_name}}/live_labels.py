@@ -84,7 +84,8 @@ def live_rows(params: Params, version: str, since: datetime | None = None) -> Ro
 
 def rows_of(params: Params, version: str, frame: pd.DataFrame) -> Rows:
     """Labelled rows of `version` (a frame of labelled_rows), with what the primary metric needs."""
-    scores, classes = None, ()
+    scores: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
     if params.metric == "roc_auc":
         inputs = pd.DataFrame(frame["inputs"].tolist())
         scores, classes = class_probabilities(params, version, inputs)
@@ -98,7 +99,8 @@ def holdout_rows(params: Params, version: str) -> Rows:
     holdout = load_holdout(params)
     model = load_version(params, version)
     predictions = np.asarray(model.predict(holdout.x)).tolist()
-    scores, classes = None, ()
+    scores: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
     if params.metric == "roc_auc":
         scores, classes = class_probabilities(params, version, holdout.x, model)
     return as_rows(params, holdout.y.tolist(), predictions, scores, classes)

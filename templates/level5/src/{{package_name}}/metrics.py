@@ -130,8 +130,8 @@ class ServiceMetrics:
             ["endpoint", "kind", "model_version"],
             registry=self.registry,
         )
-        self.per_class = None
-        self.values = None
+        self.per_class: dict | None = None
+        self.values: Histogram | None = None
         self._per_class_family: Counter | None = None
         self._values_family: Histogram | None = None
         if model_version is not None:

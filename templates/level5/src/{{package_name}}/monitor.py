@@ -28,7 +28,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,7 +134,7 @@ def read_window(url: str, version: str, features: list[str], limit: int) -> pd.D
     try:
         with engine.connect() as connection, ThreadPoolExecutor(max_workers=1) as database:
             first = chunk_query(version, None, min(CHUNK_ROWS, limit))
-            pending = database.submit(fetch_chunk, connection, first)
+            pending: Future[sa.Row] | None = database.submit(fetch_chunk, connection, first)
             read = 0
             while pending is not None:
                 rows, oldest, inputs, outputs = pending.result()

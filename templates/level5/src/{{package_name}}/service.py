@@ -525,7 +525,7 @@ def create_app(params: Params, keys: auth.ApiKeys | None = None) -> FastAPI:
         return champion.card
 
     # Last: documenting the request models builds /openapi.json from the routes there are.
-    if parts is not None:
+    if served is not None and parts is not None:
         add_prediction_routes(app, served, router, parts.log, parts.shadow, max_rows)
     else:
         unavailable_routes.extend(add_unavailable_routes(app, unavailable))

@@ -737,7 +737,7 @@ def summarize(
     )
     rollback = next((event for event in replay.events if event.kind == ROLLBACK), None)
     bad = next((event for event in replay.events if event.kind == BAD_MODEL), None)
-    summary = {
+    summary: dict[str, Any] = {
         "seed": simulation.seed,
         "task": params.task,
         "metric": params.metric,
