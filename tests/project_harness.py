@@ -7,6 +7,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+import time
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,14 @@ class GeneratedProject:
                 f"{' '.join(args)} exited {result.returncode}\n"
                 f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
             )
+        return result
+
+    def run_own_tests(self, timeout: float = 300) -> subprocess.CompletedProcess:
+        """The project's own test suite, the way its README runs it; how long it took is printed,
+        not asserted (a busy CI machine would fail a suite that passes)."""
+        started = time.monotonic()
+        result = self.run(self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=timeout)
+        print(f"{self.path.name}: its own suite took {time.monotonic() - started:.0f} s")
         return result
 
     @property

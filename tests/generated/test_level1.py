@@ -89,7 +89,7 @@ def test_level1_trains_on_text_categories_and_gaps(tmp_path, answers: dict, metr
     relative path `new` records: the project's own tests, train.py, predict.py and ruff pass."""
     project = add_example_data(generate(1, tmp_path, install=False, **answers), answers)
 
-    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    project.run_own_tests()
     result = project.run(project.python, "train.py")
     scores = dict(re.findall(r"^\s+(\w+)\s+([-\d.]+)", result.stdout, re.MULTILINE))
     assert float(scores[metric]) >= lowest, result.stdout

@@ -46,7 +46,7 @@ def test_level2_project_tests_trains_tracks_and_lints(tmp_path: Path, task: str,
     assert recorded["level"] == 2
     assert (recorded["dataset"], recorded["primary_metric"]) == (dataset, metric)
 
-    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    project.run_own_tests()
 
     demo = project.run(project.python, "-m", package, "demo")
     run_id = re.search(r"Trained run ([0-9a-f]{32})", demo.stdout).group(1)
@@ -122,7 +122,7 @@ def test_level2_trains_on_text_categories_and_gaps(tmp_path: Path, answers: dict
     project = add_example_data(generate(2, tmp_path, **answers), answers)
     package = answers_of(project)["package_name"]
 
-    project.run(project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    project.run_own_tests()
     demo = project.run(project.python, "-m", package, "demo")
     fingerprint = re.search(r"Data fingerprint: ([0-9a-f]{64})", demo.stdout).group(1)
 
